@@ -1,0 +1,172 @@
+// The RocksDB implementation of EventStore. Private: users go through
+// EventStore::Open.
+//
+// Write path (group commit, as LevelDB's DBImpl::Write): every writer joins
+// a queue; the writer at its front becomes the leader, takes the writers
+// queued behind it into one group, checks each against the stream heads,
+// assigns versions and global positions, and commits the whole group in one
+// synced RocksDB write. Only one leader runs at a time, so positions are
+// assigned and committed in order and no reader meets a gap that later fills.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "append_request.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/eventstore/internal/v1/records.pb.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/db.h"
+
+namespace crm::eventstore::internal {
+
+class RocksDbEventStore final : public EventStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<EventStore>> Open(Options options);
+  ~RocksDbEventStore() override;
+
+  absl::StatusOr<AppendResult> Append(std::string_view stream,
+                                      ExpectedVersion expected_version,
+                                      std::vector<Envelope> events,
+                                      std::string_view request_id) override;
+  absl::StatusOr<AppendResult> AppendMulti(
+      std::vector<StreamAppend> streams, std::string_view request_id) override;
+  absl::StatusOr<std::optional<AppendResult>> LookupRequest(
+      std::string_view request_id) const override;
+  absl::StatusOr<StreamSlice> ReadStream(std::string_view stream,
+                                         Direction direction,
+                                         uint64_t from_version,
+                                         size_t max_count) const override;
+  absl::StatusOr<AllSlice> ReadAll(uint64_t from_position,
+                                   size_t max_count) const override;
+  uint64_t LastPosition() const override;
+  absl::StatusOr<std::unique_ptr<Subscription>> SubscribeToAll(
+      uint64_t from_position, SubscriptionOptions options) override;
+  absl::StatusOr<StreamInfo> GetStreamInfo(
+      std::string_view stream) const override;
+  absl::Status SetStreamMetadata(
+      std::string_view stream,
+      std::map<std::string, std::string> metadata) override;
+  absl::Status DeleteStream(std::string_view stream,
+                            ExpectedVersion expected_version) override;
+  absl::Status WriteSnapshot(std::string_view stream, uint64_t version,
+                             std::string state) override;
+  absl::StatusOr<Snapshot> ReadSnapshot(std::string_view stream) const override;
+  absl::Status Write(rocksdb::WriteBatch& batch) override;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(
+      std::string_view name) const override;
+  rocksdb::DB& db() const override { return *db_; }
+  EventStoreStats stats() const override;
+
+  // For subscriptions: waits until the log's last position is at least
+  // `position`, `*cancelled` turns true, or `timeout` passes. Returns the
+  // last position.
+  uint64_t WaitForPosition(uint64_t position,
+                           const std::atomic<bool>* cancelled,
+                           absl::Duration timeout) const;
+  // Wakes every WaitForPosition so that it re-checks its cancel flag.
+  void WakeWaiters() const;
+
+ private:
+  // One pending write: an append, or a stream deletion.
+  struct Writer {
+    PreparedAppend* append = nullptr;
+    // For a deletion (append == nullptr).
+    std::string_view delete_stream;
+    ExpectedVersion delete_expected = ExpectedVersion::Any();
+
+    absl::Status status;
+    AppendResult result;
+    bool done = false;
+    absl::CondVar cv;
+  };
+
+  // The stream heads read or changed by the group being committed.
+  using HeadCache = absl::flat_hash_map<std::string, v1::StreamRecord>;
+
+  explicit RocksDbEventStore(Options options);
+  absl::Status OpenDb();
+  absl::Status CheckFormatVersion(bool created);
+
+  // Queues `writer` and returns once its group has committed.
+  void Commit(Writer& writer);
+  // Builds the group led by writers_.front(). REQUIRES: queue_mu_ held.
+  std::vector<Writer*> TakeGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_);
+  void CommitGroup(const std::vector<Writer*>& group)
+      ABSL_LOCKS_EXCLUDED(queue_mu_);
+  // Adds one writer's records to `batch`, reading heads through `heads` and
+  // updating it only on success.
+  absl::Status StageAppend(Writer& writer, rocksdb::WriteBatch& batch,
+                           HeadCache& heads, uint64_t& next_position,
+                           int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  absl::Status StageDelete(Writer& writer, rocksdb::WriteBatch& batch,
+                           HeadCache& heads, int64_t now_micros)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // The head of `stream` as the group sees it: staged, stored, or a new
+  // empty record (last_version 0).
+  absl::StatusOr<v1::StreamRecord> HeadOf(const std::string& stream,
+                                          const HeadCache& heads) const;
+
+  // Reads the stored head; NOT_FOUND when the stream was never written.
+  absl::StatusOr<v1::StreamRecord> ReadHead(
+      std::string_view stream, const rocksdb::Snapshot* snapshot) const;
+  // ReadHead that also refuses deleted streams.
+  absl::StatusOr<v1::StreamRecord> ReadLiveHead(
+      std::string_view stream, const rocksdb::Snapshot* snapshot) const;
+  // The stored request record, if present and within the window.
+  absl::StatusOr<std::optional<v1::RequestRecord>> ReadRequest(
+      std::string_view request_id) const;
+  int64_t NowMicros() const;
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<rocksdb::CompactionFilter> request_expiry_;
+  rocksdb::ColumnFamilyHandle* log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* stream_index_ = nullptr;
+  rocksdb::ColumnFamilyHandle* streams_ = nullptr;
+  rocksdb::ColumnFamilyHandle* stream_metadata_ = nullptr;
+  rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
+  rocksdb::ColumnFamilyHandle* requests_ = nullptr;
+  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> extra_;
+
+  absl::Mutex queue_mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(queue_mu_);
+
+  // Held by the leader while it commits a group.
+  absl::Mutex commit_mu_ ABSL_ACQUIRED_AFTER(queue_mu_);
+  uint64_t next_position_ ABSL_GUARDED_BY(commit_mu_) = 1;
+  // Set after a failed write: RocksDB may have stopped accepting writes and
+  // the positions in memory may be ahead of the disk, so nothing more is
+  // written until the store is reopened.
+  absl::Status write_failure_ ABSL_GUARDED_BY(commit_mu_);
+
+  // The last committed position, for LastPosition() and subscriptions.
+  mutable absl::Mutex position_mu_;
+  uint64_t last_position_ ABSL_GUARDED_BY(position_mu_) = 0;
+
+  // Serialise read-modify-write of metadata and snapshots.
+  absl::Mutex metadata_mu_;
+  absl::Mutex snapshot_mu_;
+
+  struct AtomicStats {
+    std::atomic<uint64_t> appends{0};
+    std::atomic<uint64_t> events{0};
+    std::atomic<uint64_t> bytes{0};
+    std::atomic<uint64_t> commit_groups{0};
+    std::atomic<uint64_t> conflicts{0};
+    std::atomic<uint64_t> deduplicated{0};
+    std::atomic<uint64_t> sync_micros{0};
+  };
+  mutable AtomicStats stats_;
+};
+
+}  // namespace crm::eventstore::internal

@@ -1,0 +1,62 @@
+// crm-bench: the suite's benchmarks, one subcommand per area. Every figure is
+// printed next to a ceiling measured in the same run, as a ratio; with --json
+// stdout carries one JSON object per result and nothing else, and all
+// messages go to stderr (docs/benchmarks.md, DESIGN.md §12).
+//
+//   crm-bench eventstore --json
+//   crm-bench eventstore --scenario append_concurrent --writers 64
+#include <cstdio>
+
+#include "CLI/App.hpp"
+#include "CLI/Config.hpp"
+#include "CLI/Formatter.hpp"
+#include "bench_report.h"
+#include "eventstore_bench.h"
+#include "run_control.h"
+
+int main(int argc, char** argv) {
+  crm::bench::InstallStopHandlers();
+
+  CLI::App app(
+      "The suite's benchmarks. Each prints its figure next to a ceiling "
+      "measured in the same run (docs/benchmarks.md).",
+      "crm-bench");
+  app.require_subcommand(1);
+
+  bool json = false;
+  CLI::App* eventstore = app.add_subcommand(
+      "eventstore",
+      "Event store: appends, read-all, subscription catch-up, recovery");
+  eventstore->add_flag("--json", json,
+                       "Print one JSON object per result on stdout and "
+                       "nothing else");
+  crm::bench::EventstoreBenchFlags eventstore_flags;
+  crm::bench::AddEventstoreFlags(*eventstore, eventstore_flags);
+
+  // The recovery scenario's child process; not for direct use.
+  CLI::App* fill = app.add_subcommand(crm::bench::kFillCommand,
+                                      "Internal: fills a store, then waits "
+                                      "to be killed");
+  fill->group("");
+  crm::bench::EventstoreFillFlags fill_flags;
+  crm::bench::AddEventstoreFillFlags(*fill, fill_flags);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  }
+
+  if (fill->parsed()) return crm::bench::RunEventstoreFill(fill_flags);
+
+  crm::bench::BenchReporter reporter(json, stdout);
+  if (eventstore->parsed()) {
+    const absl::Status status =
+        crm::bench::RunEventstoreBench(eventstore_flags, reporter);
+    if (!status.ok()) {
+      crm::bench::Log("eventstore: %s", status.ToString());
+      return 1;
+    }
+  }
+  return 0;
+}
