@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  cmake g++ make pkg-config ccache git clang-format
+  cmake g++ make pkg-config ccache git clang clang-format
   libprotobuf-dev protobuf-compiler
   librocksdb-dev
   libabsl-dev libssl-dev uuid-dev libfmt-dev
