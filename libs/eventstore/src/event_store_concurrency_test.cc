@@ -31,11 +31,14 @@
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store_test_util.h"
 
 namespace crm::eventstore {
 namespace {
 
 using ::crm::testing::IsOk;
+using test_util::ReadWholeLog;
+using test_util::ReadWholeStream;
 
 constexpr char kEventType[] = "crm.test.v1.ConcurrencyTested";
 
@@ -98,64 +101,9 @@ absl::StatusOr<uint64_t> CurrentVersion(const EventStore& store,
   return info->last_version;
 }
 
-// Every event of `stream`, read forward in pages.
-absl::StatusOr<std::vector<Envelope>> ReadWholeStream(
-    const EventStore& store, const std::string& stream) {
-  std::vector<Envelope> events;
-  uint64_t from = 1;
-  for (int page = 0; page < 100'000; ++page) {
-    absl::StatusOr<StreamSlice> slice =
-        store.ReadStream(stream, Direction::kForward, from, 64);
-    if (!slice.ok()) return slice.status();
-    for (Envelope& event : slice->events) events.push_back(std::move(event));
-    if (slice->end_of_stream) return events;
-    from = slice->next_version;
-  }
-  return absl::InternalError("ReadStream never reached the end of the stream");
-}
-
-// Every event of the log, read in pages.
-absl::StatusOr<std::vector<Envelope>> ReadWholeLog(const EventStore& store) {
-  std::vector<Envelope> events;
-  uint64_t from = 1;
-  for (int page = 0; page < 100'000; ++page) {
-    absl::StatusOr<AllSlice> slice = store.ReadAll(from, 97);
-    if (!slice.ok()) return slice.status();
-    for (Envelope& event : slice->events) events.push_back(std::move(event));
-    if (slice->end_of_log) return events;
-    from = slice->next_position;
-  }
-  return absl::InternalError("ReadAll never reached the end of the log");
-}
-
-class EventStoreConcurrencyTest : public ::testing::Test {
+class EventStoreConcurrencyTest : public test_util::StoreTest {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "eventstore_concurrency_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid(), "_", counter.fetch_add(1));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    store_.reset();
-    std::error_code error;
-    std::filesystem::remove_all(dir_, error);
-  }
-
-  void OpenStore(bool sync) {
-    EventStore::Options options;
-    options.path = (dir_ / "store").string();
-    options.sync = sync;
-    ASSERT_OK_AND_ASSIGN(store_, EventStore::Open(std::move(options)));
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<EventStore> store_;
+  EventStoreConcurrencyTest() : StoreTest("eventstore_concurrency") {}
 };
 
 // One append that won its race: what it expected and what it got.
@@ -460,7 +408,7 @@ TEST_F(EventStoreConcurrencyTest,
   }
   if (HasFailure()) return;
 
-  ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_));
+  ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_, 97));
   const uint64_t last_position = store_->LastPosition();
   ASSERT_EQ(log.size(), last_position);
   EXPECT_EQ(tailed_events, last_position);

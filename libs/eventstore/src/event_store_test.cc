@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "store_test_util.h"
 
 namespace crm::eventstore {
 namespace {
@@ -47,19 +48,11 @@ std::vector<std::string> Payloads(const std::vector<Envelope>& events) {
 class EventStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "event_store_test_", getpid(), "_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    options_.path = dir_.string();
+    options_.path = (dir_.path() / "store").string();
     options_.clock = [this] { return now_; };
     Reopen();
   }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
   void Reopen() {
     store_.reset();
     auto opened = EventStore::Open(options_);
@@ -67,7 +60,7 @@ class EventStoreTest : public ::testing::Test {
     store_ = std::move(opened).value();
   }
 
-  std::filesystem::path dir_;
+  test_util::ScratchDir dir_{"event_store_test"};
   absl::Time now_ = absl::FromUnixSeconds(1'700'000'000);
   EventStore::Options options_;
   std::unique_ptr<EventStore> store_;
@@ -560,7 +553,7 @@ TEST_F(EventStoreTest, OpenRejectsBadOptions) {
   reserved.extra_column_families = {"es_mine"};
   EXPECT_THAT(EventStore::Open(reserved), StatusIs(Code::kInvalidArgument));
   EventStore::Options missing = options_;
-  missing.path = (dir_ / "nothing-here").string();
+  missing.path = (dir_.path() / "nothing-here").string();
   missing.create_if_missing = false;
   EXPECT_THAT(EventStore::Open(missing), StatusIs(Code::kNotFound));
 }
@@ -575,14 +568,14 @@ TEST_F(EventStoreTest, OpenRefusesAnotherFormatVersionAndChangesNothing) {
   {
     std::vector<std::string> families;
     ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
-                                                dir_.string(), &families)
+                                                options_.path, &families)
                     .ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (const std::string& name : families)
       descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.string(),
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), options_.path,
                                   descriptors, &handles, &raw)
                     .ok());
     ASSERT_TRUE(
@@ -599,12 +592,12 @@ TEST_F(EventStoreTest, OpenRefusesAnotherFormatVersionAndChangesNothing) {
 
 TEST_F(EventStoreTest, OpenRefusesADatabaseThatIsNotAnEventStore) {
   store_.reset();
-  std::filesystem::remove_all(dir_);
+  std::filesystem::remove_all(options_.path);
   {
     rocksdb::Options raw_options;
     raw_options.create_if_missing = true;
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(raw_options, dir_.string(), &raw).ok());
+    ASSERT_TRUE(rocksdb::DB::Open(raw_options, options_.path, &raw).ok());
     ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), "user-key", "v").ok());
     delete raw;
   }

@@ -30,12 +30,14 @@
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store_test_util.h"
 
 namespace crm::eventstore {
 namespace {
 
 using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
+using test_util::ReadWholeLog;
 using ::testing::IsEmpty;
 
 constexpr char kEventType[] = "crm.test.v1.SubscriptionTested";
@@ -51,45 +53,9 @@ std::vector<Envelope> MakeEvents(absl::string_view tag, size_t count) {
   return events;
 }
 
-// Every event of the log, read in pages.
-absl::StatusOr<std::vector<Envelope>> ReadWholeLog(const EventStore& store) {
-  std::vector<Envelope> events;
-  uint64_t from = 1;
-  for (int page = 0; page < 100'000; ++page) {
-    absl::StatusOr<AllSlice> slice = store.ReadAll(from, 101);
-    if (!slice.ok()) return slice.status();
-    for (Envelope& event : slice->events) events.push_back(std::move(event));
-    if (slice->end_of_log) return events;
-    from = slice->next_position;
-  }
-  return absl::InternalError("ReadAll never reached the end of the log");
-}
-
-class SubscriptionTest : public ::testing::Test {
+class SubscriptionTest : public test_util::StoreTest {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "eventstore_subscription_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid(), "_", counter.fetch_add(1));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-
-  void TearDown() override {
-    store_.reset();
-    std::error_code error;
-    std::filesystem::remove_all(dir_, error);
-  }
-
-  void OpenStore(bool sync) {
-    EventStore::Options options;
-    options.path = (dir_ / "store").string();
-    options.sync = sync;
-    ASSERT_OK_AND_ASSIGN(store_, EventStore::Open(std::move(options)));
-  }
+  SubscriptionTest() : StoreTest("eventstore_subscription") {}
 
   // Appends `appends` appends of `events_per_append` events to a few streams.
   void AppendMany(absl::string_view tag, int appends,
@@ -216,7 +182,7 @@ class SubscriptionTest : public ::testing::Test {
     if (HasFailure()) return;
 
     // Exactly the log, event for event.
-    ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_));
+    ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_, 101));
     ASSERT_EQ(delivered.size(), log.size());
     for (size_t i = 0; i < log.size(); ++i) {
       EXPECT_EQ(delivered[i].event_id(), log[i].event_id());
@@ -228,9 +194,6 @@ class SubscriptionTest : public ::testing::Test {
     EXPECT_THAT(subscription->Next(absl::Milliseconds(10)),
                 ::crm::testing::IsOkAndHolds(IsEmpty()));
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<EventStore> store_;
 };
 
 TEST_F(SubscriptionTest, CatchesUpThenFollowsLiveAppendsExactlyOnce) {
@@ -394,7 +357,7 @@ TEST_F(SubscriptionTest, BatchesNeverExceedMaxBatchEvents) {
               IsOk());
   const uint64_t last_position = store_->LastPosition();
   ASSERT_EQ(last_position, 109u);
-  ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_));
+  ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store_, 101));
 
   for (size_t max_batch : {size_t{1}, size_t{10}, size_t{512}}) {
     SCOPED_TRACE(absl::StrCat("max_batch_events ", max_batch));
