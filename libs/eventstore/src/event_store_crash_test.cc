@@ -7,22 +7,15 @@
 // of them killing the child while it starts (opening and recovering the
 // store) rather than while it appends.
 //
-// The child is this test binary run again (fork, then exec of /proc/self/exe)
-// with only the disabled test DISABLED_ChildAppendsUntilKilled selected, which
-// reads its orders from the environment variable kChildEnv. A plain fork()
-// without exec would not do: the child would inherit RocksDB's process-wide
-// thread pools from the parent's earlier stores as memory only, with their
-// condition variables in the state of threads that do not exist in the child,
-// and deadlock on its first flush or compaction.
-//
-// Each event's payload is "<request_id>|<index>|<count>": its index among the
-// `count` events of its append (all streams together, in request order). The
-// child reports an acknowledged append as one line:
-//
-//   A <request_id> <first_position> <last_position> <stream count>
-//     (<stream> <x = exact | a = any> <first_version> <last_version>)...
-//
-// and an error as "E <message>" before it exits.
+// The child is its own small program, eventstore_crash_child
+// (event_store_crash_child.cc), whose path CMake passes in as
+// CRM_EVENTSTORE_CRASH_CHILD; the parent forks and execs it with its orders
+// as arguments: "<round> <pipe fd> <store path>". A plain fork() without exec
+// would not do: the child would inherit RocksDB's process-wide thread pools
+// from the parent's earlier stores as memory only, with their condition
+// variables in the state of threads that do not exist in the child, and
+// deadlock on its first flush or compaction. The requests the child makes
+// and the lines it reports are in crash_test_protocol.h.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,7 +29,6 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -44,7 +36,6 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -53,11 +44,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "crash_test_protocol.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/eventstore/expected_version.h"
 #include "crm/testing/status_matchers.h"
@@ -67,9 +58,22 @@
 namespace crm::eventstore {
 namespace {
 
+using ::crm::eventstore::crash_test::AckedAppend;
+using ::crm::eventstore::crash_test::AckOf;
+using ::crm::eventstore::crash_test::BuildRequest;
+using ::crm::eventstore::crash_test::ParseAck;
+using ::crm::eventstore::crash_test::PayloadOf;
+using ::crm::eventstore::crash_test::PlansOf;
+using ::crm::eventstore::crash_test::StreamPlan;
+using ::crm::eventstore::crash_test::StreamRange;
 using ::crm::testing::IsOk;
 
-constexpr char kEventType[] = "crm.test.v1.CrashTested";
+#ifndef CRM_EVENTSTORE_CRASH_CHILD
+#error "CRM_EVENTSTORE_CRASH_CHILD must be the path of eventstore_crash_child"
+#endif
+// The child program (event_store_crash_child.cc).
+constexpr char kChildBinary[] = CRM_EVENTSTORE_CRASH_CHILD;
+
 // Rounds whose child is killed after it acknowledged appends, and rounds
 // whose child is killed soon after it started, most likely while it opens
 // (and recovers) the store.
@@ -85,230 +89,6 @@ constexpr int kMaxKillDelayMs = 300;
 constexpr int kMaxStartupKillDelayMs = 250;
 // How many acknowledged appends of each round the parent retries.
 constexpr size_t kRetriesPerRound = 40;
-// Orders for the child process: "<round> <pipe fd> <store path>".
-constexpr char kChildEnv[] = "CRM_EVENTSTORE_CRASH_CHILD";
-constexpr char kChildTest[] =
-    "EventStoreCrashTest.DISABLED_ChildAppendsUntilKilled";
-
-std::string PayloadOf(absl::string_view request_id, size_t index,
-                      size_t count) {
-  return absl::StrCat(request_id, "|", index, "|", count);
-}
-
-// One stream of an append: where its events landed and how it was expected.
-struct StreamRange {
-  std::string stream;
-  // Expected Exact(first_version - 1), which is NoStream when the stream was
-  // empty; otherwise Any. (The writers use no other kind.)
-  bool exact = false;
-  uint64_t first_version = 0;
-  uint64_t last_version = 0;
-};
-
-// An acknowledged append, as the child reported it.
-struct AckedAppend {
-  std::string request_id;
-  uint64_t first_position = 0;
-  uint64_t last_position = 0;
-  std::vector<StreamRange> streams;
-
-  size_t EventCount() const {
-    size_t count = 0;
-    for (const StreamRange& range : streams) {
-      count += range.last_version - range.first_version + 1;
-    }
-    return count;
-  }
-};
-
-// What a writer asks for on one stream.
-struct StreamPlan {
-  std::string stream;
-  ExpectedVersion expected_version;
-  size_t count;
-};
-
-// The request for `plans`, with the payloads described above; the parent
-// rebuilds the same request from an AckedAppend to retry it.
-std::vector<StreamAppend> BuildRequest(absl::string_view request_id,
-                                       const std::vector<StreamPlan>& plans) {
-  size_t total = 0;
-  for (const StreamPlan& plan : plans) total += plan.count;
-  std::vector<StreamAppend> request;
-  size_t index = 0;
-  for (const StreamPlan& plan : plans) {
-    StreamAppend part{plan.stream, plan.expected_version, {}};
-    for (size_t i = 0; i < plan.count; ++i) {
-      Envelope event;
-      event.set_type(kEventType);
-      event.set_payload(PayloadOf(request_id, index++, total));
-      part.events.push_back(std::move(event));
-    }
-    request.push_back(std::move(part));
-  }
-  return request;
-}
-
-std::vector<StreamPlan> PlansOf(const AckedAppend& ack) {
-  std::vector<StreamPlan> plans;
-  for (const StreamRange& range : ack.streams) {
-    plans.push_back({range.stream,
-                     range.exact
-                         ? ExpectedVersion::Exact(range.first_version - 1)
-                         : ExpectedVersion::Any(),
-                     range.last_version - range.first_version + 1});
-  }
-  return plans;
-}
-
-// The AckedAppend of a committed request.
-AckedAppend AckOf(absl::string_view request_id,
-                  const std::vector<StreamPlan>& plans,
-                  const AppendResult& result) {
-  AckedAppend ack;
-  ack.request_id = std::string(request_id);
-  ack.first_position = result.first_position;
-  ack.last_position = result.last_position;
-  for (size_t s = 0; s < result.streams.size(); ++s) {
-    ack.streams.push_back(
-        {result.streams[s].stream,
-         s < plans.size() &&
-             plans[s].expected_version.kind() != ExpectedVersion::Kind::kAny,
-         result.streams[s].first_version, result.streams[s].last_version});
-  }
-  return ack;
-}
-
-std::string FormatAck(const AckedAppend& ack) {
-  std::string line =
-      absl::StrCat("A ", ack.request_id, " ", ack.first_position, " ",
-                   ack.last_position, " ", ack.streams.size());
-  for (const StreamRange& range : ack.streams) {
-    absl::StrAppend(&line, " ", range.stream, range.exact ? " x " : " a ",
-                    range.first_version, " ", range.last_version);
-  }
-  line += "\n";
-  return line;
-}
-
-std::optional<AckedAppend> ParseAck(absl::string_view line) {
-  std::vector<absl::string_view> fields =
-      absl::StrSplit(line, ' ', absl::SkipEmpty());
-  AckedAppend ack;
-  size_t stream_count = 0;
-  if (fields.size() < 5 || fields[0] != "A" ||
-      !absl::SimpleAtoi(fields[2], &ack.first_position) ||
-      !absl::SimpleAtoi(fields[3], &ack.last_position) ||
-      !absl::SimpleAtoi(fields[4], &stream_count) ||
-      fields.size() != 5 + 4 * stream_count) {
-    return std::nullopt;
-  }
-  ack.request_id = std::string(fields[1]);
-  for (size_t s = 0; s < stream_count; ++s) {
-    StreamRange range;
-    range.stream = std::string(fields[5 + 4 * s]);
-    range.exact = fields[6 + 4 * s] == "x";
-    if (!absl::SimpleAtoi(fields[7 + 4 * s], &range.first_version) ||
-        !absl::SimpleAtoi(fields[8 + 4 * s], &range.last_version) ||
-        range.first_version == 0 || range.last_version < range.first_version) {
-      return std::nullopt;
-    }
-    ack.streams.push_back(std::move(range));
-  }
-  return ack;
-}
-
-// ---------------------------------------------------------------------------
-// The child process. It never returns: it appends until it is killed, and
-// leaves with _exit() on any error, after reporting it.
-
-// Writes `line` to the pipe in one write(): a pipe write of at most PIPE_BUF
-// bytes is atomic, so lines of several threads never interleave.
-void WriteLine(int fd, absl::string_view line) {
-  ssize_t written;
-  do {
-    written = write(fd, line.data(), line.size());
-  } while (written < 0 && errno == EINTR);
-  if (written != static_cast<ssize_t>(line.size())) _exit(3);
-}
-
-[[noreturn]] void ChildFail(int fd, const std::string& what) {
-  std::string line = absl::StrCat(
-      "E ", absl::StrReplaceAll(what.substr(0, 3000), {{"\n", " "}}), "\n");
-  WriteLine(fd, line);
-  _exit(2);
-}
-
-void ChildWriter(EventStore& store, int round, int writer, int fd) {
-  const std::string own = absl::StrCat("crash-writer-", writer);
-  uint64_t own_version = 0;
-  absl::StatusOr<StreamInfo> info = store.GetStreamInfo(own);
-  if (info.ok()) {
-    own_version = info->last_version;
-  } else if (!absl::IsNotFound(info.status())) {
-    ChildFail(fd, absl::StrCat("GetStreamInfo(", own,
-                               "): ", info.status().ToString()));
-  }
-  for (uint64_t i = 0;; ++i) {
-    const std::string request_id =
-        absl::StrCat("r", round, "-w", writer, "-", i);
-    std::vector<StreamPlan> plans;
-    const size_t n = 1 + (i + writer) % 4;
-    switch (i % 4) {
-      case 0:
-        plans = {{own, ExpectedVersion::Exact(own_version), 1}};
-        break;
-      case 1:
-        plans = {{"crash-shared", ExpectedVersion::Any(), n}};
-        break;
-      case 2:
-        plans = {{own, ExpectedVersion::Exact(own_version), 2},
-                 {absl::StrCat("crash-shared-", i / 4 % 2),
-                  ExpectedVersion::Any(), n}};
-        break;
-      default:
-        plans = {{"crash-multi-a", ExpectedVersion::Any(), 1},
-                 {own, ExpectedVersion::Exact(own_version), 3},
-                 {"crash-multi-b", ExpectedVersion::Any(), n}};
-        break;
-    }
-    std::vector<StreamAppend> request = BuildRequest(request_id, plans);
-    absl::StatusOr<AppendResult> result =
-        request.size() == 1
-            ? store.Append(request[0].stream, request[0].expected_version,
-                           std::move(request[0].events), request_id)
-            : store.AppendMulti(std::move(request), request_id);
-    if (!result.ok()) {
-      ChildFail(fd, absl::StrCat("append ", request_id, ": ",
-                                 result.status().ToString()));
-    }
-    for (const StreamAppendResult& stream : result->streams) {
-      if (stream.stream == own) own_version = stream.last_version;
-    }
-    WriteLine(fd, FormatAck(AckOf(request_id, plans, *result)));
-  }
-}
-
-[[noreturn]] void RunChild(const std::string& path, int round, int fd) {
-  EventStore::Options options;
-  options.path = path;
-  options.sync = true;
-  absl::StatusOr<std::unique_ptr<EventStore>> store =
-      EventStore::Open(std::move(options));
-  if (!store.ok()) {
-    ChildFail(fd, absl::StrCat("Open: ", store.status().ToString()));
-  }
-  // Never joined: the process ends by SIGKILL, or by _exit() on an error.
-  for (int writer = 0; writer < kChildWriters; ++writer) {
-    std::thread([&store, round, writer, fd] {
-      ChildWriter(**store, round, writer, fd);
-    }).detach();
-  }
-  for (;;) pause();
-}
-
-// ---------------------------------------------------------------------------
-// The parent side.
 
 // Owns a file descriptor.
 class FileDescriptor {
@@ -620,9 +400,7 @@ void CheckRetry(EventStore& store, const AckedAppend& ack, Problems& problems) {
 
 class EventStoreCrashTest : public ::testing::Test {
  protected:
-  // Not in SetUp: the child process runs a test of this fixture too, and
-  // must leave no directory behind.
-  void MakeStoreDirectory() {
+  void SetUp() override {
     static std::atomic<int> counter{0};
     dir_ = std::filesystem::path(::testing::TempDir()) /
            absl::StrCat(
@@ -635,7 +413,6 @@ class EventStoreCrashTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (dir_.empty()) return;
     std::error_code error;
     std::filesystem::remove_all(dir_, error);
   }
@@ -661,36 +438,26 @@ class EventStoreCrashTest : public ::testing::Test {
 
     // Everything the child needs is built before fork(): between fork() and
     // exec() only async-signal-safe calls are allowed.
-    std::vector<std::string> arguments = {
-        "eventstore_test", absl::StrCat("--gtest_filter=", kChildTest),
-        "--gtest_also_run_disabled_tests"};
-    std::vector<std::string> environment = {
-        absl::StrCat(kChildEnv, "=", round, " ", write_end.get(), " ", path_)};
-    for (char** variable = environ; *variable != nullptr; ++variable) {
-      if (absl::string_view(*variable).rfind(kChildEnv, 0) != 0) {
-        environment.push_back(*variable);
-      }
-    }
+    std::vector<std::string> arguments = {kChildBinary, absl::StrCat(round),
+                                          absl::StrCat(write_end.get()), path_};
     std::vector<char*> argv;
     for (std::string& argument : arguments) argv.push_back(argument.data());
     argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (std::string& variable : environment) envp.push_back(variable.data());
-    envp.push_back(nullptr);
+    char** const envp = environ;
 
     const pid_t parent = getpid();
     const pid_t pid = fork();
     ASSERT_GE(pid, 0) << "fork: " << strerror(errno);
     if (pid == 0) {
       // The child dies with the parent, even if the parent is killed; the
-      // pipe's write end survives exec; the child's gtest chatter on stdout
+      // pipe's write end survives exec; anything the child prints on stdout
       // does not reach the test's output.
       if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
           fcntl(write_end.get(), F_SETFD, 0) != 0 ||
           dup2(dev_null.get(), STDOUT_FILENO) < 0) {
         _exit(126);
       }
-      execve("/proc/self/exe", argv.data(), envp.data());
+      execve(kChildBinary, argv.data(), envp);
       _exit(127);
     }
     ChildProcess child(pid);
@@ -770,7 +537,6 @@ class EventStoreCrashTest : public ::testing::Test {
 };
 
 TEST_F(EventStoreCrashTest, KillDuringAppendsKeepsAcknowledgedAndNoPartial) {
-  MakeStoreDirectory();
   const unsigned seed = std::random_device()();
   SCOPED_TRACE(absl::StrCat("random seed ", seed));
   std::mt19937 random(seed);
@@ -823,25 +589,6 @@ TEST_F(EventStoreCrashTest, KillDuringAppendsKeepsAcknowledgedAndNoPartial) {
   ASSERT_NO_FATAL_FAILURE(ReopenAndCheck(acks, first_new, random));
   RecordProperty("acknowledged_appends", static_cast<int>(acks.size()));
   RecordProperty("events", static_cast<int>(events_checked_));
-}
-
-// Not a test: the child process of the test above (see RunAndKillChild).
-// Disabled, so that it runs only when selected by name; it never returns.
-TEST_F(EventStoreCrashTest, DISABLED_ChildAppendsUntilKilled) {
-  const char* orders = std::getenv(kChildEnv);
-  if (orders == nullptr) {
-    GTEST_SKIP() << "runs only as the child of "
-                    "KillDuringAppendsKeepsAcknowledgedAndNoPartial";
-  }
-  std::vector<std::string> fields =
-      absl::StrSplit(orders, absl::MaxSplits(' ', 2));
-  int round = 0;
-  int fd = -1;
-  if (fields.size() != 3 || !absl::SimpleAtoi(fields[0], &round) ||
-      !absl::SimpleAtoi(fields[1], &fd) || fd < 0) {
-    _exit(125);
-  }
-  RunChild(fields[2], round, fd);
 }
 
 }  // namespace
