@@ -54,6 +54,7 @@
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "store_test_util.h"
 
 namespace crm::eventstore {
 namespace {
@@ -239,20 +240,6 @@ class Problems {
   std::vector<std::string> first_;
 };
 
-// Every event of the log, read in pages.
-absl::StatusOr<std::vector<Envelope>> ReadWholeLog(const EventStore& store) {
-  std::vector<Envelope> events;
-  uint64_t from = 1;
-  for (int page = 0; page < 1'000'000; ++page) {
-    absl::StatusOr<AllSlice> slice = store.ReadAll(from, 1000);
-    if (!slice.ok()) return slice.status();
-    for (Envelope& event : slice->events) events.push_back(std::move(event));
-    if (slice->end_of_log) return events;
-    from = slice->next_position;
-  }
-  return absl::InternalError("ReadAll never reached the end of the log");
-}
-
 // Checks the whole log: positions 1..LastPosition() with no gap; every append
 // in it complete, contiguous and in request order; every stream's versions
 // 1..N with no gap and agreeing with its index.
@@ -400,23 +387,6 @@ void CheckRetry(EventStore& store, const AckedAppend& ack, Problems& problems) {
 
 class EventStoreCrashTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::path(::testing::TempDir()) /
-           absl::StrCat(
-               "eventstore_crash_",
-               ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-               "_", getpid(), "_", counter.fetch_add(1));
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "store").string();
-  }
-
-  void TearDown() override {
-    std::error_code error;
-    std::filesystem::remove_all(dir_, error);
-  }
-
   absl::StatusOr<std::unique_ptr<EventStore>> OpenStore() {
     EventStore::Options options;
     options.path = path_;
@@ -499,7 +469,8 @@ class EventStoreCrashTest : public ::testing::Test {
   void ReopenAndCheck(const std::vector<AckedAppend>& acks, size_t retry_from,
                       std::mt19937& random) {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventStore> store, OpenStore());
-    ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log, ReadWholeLog(*store));
+    ASSERT_OK_AND_ASSIGN(std::vector<Envelope> log,
+                         test_util::ReadWholeLog(*store, 1000));
     Problems problems;
     CheckLog(*store, log, problems);
     CheckAcknowledged(log, acks, problems);
@@ -530,8 +501,8 @@ class EventStoreCrashTest : public ::testing::Test {
     EXPECT_TRUE(problems.empty()) << problems.ToString();
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  test_util::ScratchDir dir_{"eventstore_crash"};
+  const std::string path_ = (dir_.path() / "store").string();
   // Events in the log at the last ReopenAndCheck.
   size_t events_checked_ = 0;
 };
