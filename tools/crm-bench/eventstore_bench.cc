@@ -37,8 +37,8 @@ using eventstore::EventStore;
 constexpr size_t kFillEventsPerAppend = 1000;
 // Append measurements alternate between the store and its ceiling in slices
 // of about this length, at most kMaxRounds rounds of two slices.
-constexpr double kSliceSeconds = 1.0;
-constexpr int kMaxRounds = 10;
+constexpr double kSliceSeconds = 0.5;
+constexpr int kMaxRounds = 20;
 // Bounds on the waits between measurements.
 constexpr absl::Duration kQuiescenceTimeout = absl::Minutes(5);
 constexpr absl::Duration kMinFillTimeout = absl::Minutes(10);
@@ -65,6 +65,17 @@ void KeepMax(std::optional<double> sample, std::optional<double>& peak) {
   if (sample.has_value()) peak = std::max(peak.value_or(0), *sample);
 }
 
+// The store's and the ceiling's appends of one scenario.
+struct AppendMeasurement {
+  TimedRun raw;
+  TimedRun store;
+  double raw_slice_min = HUGE_VAL;  // events/s of the slowest ceiling slice.
+  double raw_slice_max = 0;
+  std::optional<double> peak_rss_mb;  // Over the store's slices.
+  bool rss_reset = true;              // False if the kernel refused a reset.
+  eventstore::EventStoreStats stats;
+};
+
 class EventstoreBench {
  public:
   EventstoreBench(const EventstoreBenchFlags& flags, BenchReporter& reporter,
@@ -82,6 +93,10 @@ class EventstoreBench {
   absl::Status RunRecovery();
 
  private:
+  absl::StatusOr<AppendMeasurement> MeasureAppends(const std::string& name,
+                                                   int writers,
+                                                   size_t events_per_append);
+
   // One pass of `read` over a freshly opened store at `path`; the result
   // lacks its ceiling.
   absl::StatusOr<BenchResult> MeasureRead(
@@ -100,9 +115,8 @@ class EventstoreBench {
 // ceiling run in alternating slices (ceiling first in even rounds, store
 // first in odd ones) and each figure sums its own slices. The ceiling gets a
 // fresh RocksDB per slice; the store stays open throughout, as in service.
-absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
-  const std::string name =
-      absl::StrCat("append-", writers, "x", events_per_append);
+absl::StatusOr<AppendMeasurement> EventstoreBench::MeasureAppends(
+    const std::string& name, int writers, size_t events_per_append) {
   const int rounds =
       std::clamp(static_cast<int>(std::lround(flags_.seconds / kSliceSeconds)),
                  1, kMaxRounds);
@@ -114,13 +128,9 @@ absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
                           slice};
   const AppendShape shape{flags_.payload_bytes, events_per_append};
 
-  const std::string path = scratch_.Sub(name + "-store");
   ASSIGN_OR_RETURN(std::unique_ptr<EventStore> store,
-                   OpenStore(path, /*sync=*/true));
-  TimedRun raw_total;
-  TimedRun store_total;
-  std::optional<double> peak_rss_mb;
-  bool rss_reset = true;
+                   OpenStore(scratch_.Sub(name + "-store"), /*sync=*/true));
+  AppendMeasurement measured;
   for (int turn = 0; turn < 2 * rounds && !StopRequested(); ++turn) {
     // Turns 0, 3, 4, 7, 8, ... are the ceiling's: ABBA ABBA ...
     if (turn % 4 == 0 || turn % 4 == 3) {
@@ -129,23 +139,40 @@ absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
           RawSyncedWrites(scratch_.Sub(raw_name), load, payloads_);
       scratch_.RemoveSub(raw_name);
       RETURN_IF_ERROR(raw.status());
-      Accumulate(*raw, raw_total);
+      Log("%s: slice %d raw   %.0f events/s", name, turn,
+          raw->EventsPerSecond());
+      measured.raw_slice_min =
+          std::min(measured.raw_slice_min, raw->EventsPerSecond());
+      measured.raw_slice_max =
+          std::max(measured.raw_slice_max, raw->EventsPerSecond());
+      Accumulate(*raw, measured.raw);
     } else {
-      rss_reset = ResetPeakRss() && rss_reset;
+      measured.rss_reset = ResetPeakRss() && measured.rss_reset;
       ASSIGN_OR_RETURN(TimedRun run,
                        RunTimedWriters(writers, slice, [&](std::mt19937_64& r) {
                          return AppendToRandomStream(*store, workload_, shape,
                                                      r);
                        }));
-      KeepMax(PeakRssMb(), peak_rss_mb);
-      Accumulate(run, store_total);
+      KeepMax(PeakRssMb(), measured.peak_rss_mb);
+      Log("%s: slice %d store %.0f events/s", name, turn,
+          run.EventsPerSecond());
+      Accumulate(run, measured.store);
     }
   }
   if (StopRequested()) return absl::CancelledError("stopped by a signal");
+  measured.stats = store->stats();
+  return measured;
+}
 
-  const eventstore::EventStoreStats stats = store->stats();
-  store.reset();
+absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
+  const std::string name =
+      absl::StrCat("append-", writers, "x", events_per_append);
+  absl::StatusOr<AppendMeasurement> measured =
+      MeasureAppends(name, writers, events_per_append);
   scratch_.RemoveSub(name + "-store");
+  RETURN_IF_ERROR(measured.status());
+
+  const eventstore::EventStoreStats& stats = measured->stats;
   const auto per_group = [&](uint64_t total) {
     return stats.commit_groups == 0
                ? 0.0
@@ -154,16 +181,25 @@ absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
   };
   Log("%s: raw %.0f events/s; store %.0f events/s: %d appends in %d commit "
       "groups (%.1f appends, %.0f us synced write per group)",
-      name, raw_total.EventsPerSecond(), store_total.EventsPerSecond(),
+      name, measured->raw.EventsPerSecond(), measured->store.EventsPerSecond(),
       stats.appends, stats.commit_groups, per_group(stats.appends),
       per_group(stats.sync_micros));
-  if (stats.events != store_total.events ||
-      stats.appends != store_total.calls) {
+  if (stats.events != measured->store.events ||
+      stats.appends != measured->store.calls) {
     Log("WARNING: stats() counts %d appends / %d events, the writers had %d / "
         "%d acknowledged (a bug in libs/eventstore)",
-        stats.appends, stats.events, store_total.calls, store_total.events);
+        stats.appends, stats.events, measured->store.calls,
+        measured->store.events);
   }
-  if (!rss_reset) Log("peak RSS could not be reset; it counts from the start");
+  if (measured->raw_slice_max > 2 * measured->raw_slice_min) {
+    Log("WARNING: the disk's synced write rate changed from %.0f to %.0f "
+        "events/s during %s; the slices alternate so that both figures see "
+        "it, but the ratio is less certain: run again to confirm",
+        measured->raw_slice_min, measured->raw_slice_max, name);
+  }
+  if (!measured->rss_reset) {
+    Log("peak RSS could not be reset; it counts from the start");
+  }
 
   BenchResult result;
   result.bench = "eventstore.append";
@@ -172,11 +208,11 @@ absl::Status EventstoreBench::RunAppend(int writers, size_t events_per_append) {
                    {"payload_bytes", flags_.payload_bytes},
                    {"seconds", SecondsJson(flags_.seconds)},
                    {"streams", flags_.streams}};
-  result.value = store_total.EventsPerSecond();
+  result.value = measured->store.EventsPerSecond();
   result.unit = "events/s";
-  result.ceiling = raw_total.EventsPerSecond();
-  result.latency = store_total.latency;
-  result.peak_rss_mb = peak_rss_mb;
+  result.ceiling = measured->raw.EventsPerSecond();
+  result.latency = measured->store.latency;
+  result.peak_rss_mb = measured->peak_rss_mb;
   reporter_.Print(result);
   return absl::OkStatus();
 }

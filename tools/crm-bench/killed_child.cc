@@ -62,6 +62,7 @@ absl::Status RunChildAndKill(const std::vector<std::string>& args,
   std::vector<std::string> argv_strings = {kSelf};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_strings.size() + 1);
   for (std::string& arg : argv_strings) argv.push_back(arg.data());
   argv.push_back(nullptr);
 

@@ -13,7 +13,7 @@ constexpr uint64_t kHalf = uint64_t{1} << 6;  // 2^(kSubBits-1)
 size_t LatencyRecorder::BucketOf(uint64_t nanos) {
   if (nanos < (uint64_t{1} << kSubBits)) return static_cast<size_t>(nanos);
   // shift >= 1 makes nanos >> shift fall in [2^(kSubBits-1), 2^kSubBits).
-  const int shift = std::bit_width(nanos) - kSubBits;
+  const int shift = static_cast<int>(std::bit_width(nanos)) - kSubBits;
   const uint64_t sub = (nanos >> shift) - kHalf;
   return static_cast<size_t>((uint64_t{1} << kSubBits) +
                              (static_cast<uint64_t>(shift) - 1) * kHalf + sub);
@@ -44,7 +44,8 @@ double LatencyRecorder::PercentileMicros(double percentile) const {
   if (count_ == 0) return 0;
   // The rank of the sample sought, 1-based: the smallest value with at least
   // percentile % of the samples at or below it.
-  uint64_t rank = static_cast<uint64_t>(std::ceil(percentile / 100.0 * count_));
+  uint64_t rank = static_cast<uint64_t>(
+      std::ceil(percentile / 100.0 * static_cast<double>(count_)));
   if (rank == 0) rank = 1;
   uint64_t seen = 0;
   for (size_t i = 0; i < kBuckets; ++i) {

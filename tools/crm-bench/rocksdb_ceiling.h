@@ -33,6 +33,8 @@ class RawDb {
   ~RawDb();
 
   rocksdb::DB& db() { return *db_; }
+  // How long the DB::Open call itself took (without loading the options).
+  absl::Duration open_time() const { return open_time_; }
   // The handle of column family `name`. Errors: NOT_FOUND naming the column
   // families present.
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(
@@ -44,6 +46,7 @@ class RawDb {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<std::string> names_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  absl::Duration open_time_;
 };
 
 struct RawWriteLoad {
