@@ -7,7 +7,7 @@ packages=(
   cmake g++ make pkg-config ccache git clang clang-format
   libprotobuf-dev protobuf-compiler
   librocksdb-dev
-  libabsl-dev libssl-dev uuid-dev libfmt-dev
+  libabsl-dev libssl-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
 )

@@ -1,12 +1,13 @@
 #include "append_request.h"
 
 #include <openssl/evp.h>
-#include <uuid/uuid.h>
 
 #include <array>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "crm/base/status_macros.h"
 #include "fmt/format.h"
@@ -142,11 +143,24 @@ bool IsCanonicalUuid(std::string_view text) {
 }
 
 std::string NewEventId() {
-  uuid_t uuid;
-  uuid_generate_random(uuid);
-  char text[37];
-  uuid_unparse_lower(uuid, text);
-  return std::string(text, 36);
+  // absl::BitGen is seeded from the OS once per thread and then runs in user
+  // space: a syscall per id (as libuuid makes) would cost more than the rest
+  // of preparing an event.
+  thread_local absl::BitGen generator;
+  uint64_t high = absl::Uniform<uint64_t>(generator);
+  uint64_t low = absl::Uniform<uint64_t>(generator);
+  high = (high & ~0xf000ULL) | 0x4000ULL;          // Version 4.
+  low = (low & ~(0xcULL << 60)) | (0x8ULL << 60);  // Variant 10xx.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text(36, '-');
+  size_t out = 0;
+  for (int nibble = 0; nibble < 32; ++nibble) {
+    if (out == 8 || out == 13 || out == 18 || out == 23) ++out;
+    const uint64_t word = nibble < 16 ? high : low;
+    const int shift = 60 - 4 * (nibble % 16);
+    text[out++] = kHex[(word >> shift) & 0xf];
+  }
+  return text;
 }
 
 absl::StatusOr<PreparedAppend> PrepareAppend(
@@ -185,30 +199,35 @@ absl::StatusOr<PreparedAppend> PrepareAppend(
   prepared.request_id = std::string(request_id);
   prepared.events.reserve(total_events);
   prepared.parts.reserve(streams.size());
-  Fingerprinter fingerprint;
+  // Only a request with a request_id needs a fingerprint.
+  std::optional<Fingerprinter> fingerprint;
+  if (!request_id.empty()) fingerprint.emplace();
   for (StreamAppend& part : streams) {
     PreparedAppend::Part& out = prepared.parts.emplace_back();
     out.stream = std::move(part.stream);
     out.expected_version = part.expected_version;
     out.begin = prepared.events.size();
-    fingerprint.Add(out.stream);
-    fingerprint.AddNumber(static_cast<uint64_t>(out.expected_version.kind()));
-    fingerprint.AddNumber(out.expected_version.version());
-    fingerprint.AddNumber(part.events.size());
+    if (fingerprint.has_value()) {
+      fingerprint->Add(out.stream);
+      fingerprint->AddNumber(
+          static_cast<uint64_t>(out.expected_version.kind()));
+      fingerprint->AddNumber(out.expected_version.version());
+      fingerprint->AddNumber(part.events.size());
+    }
     for (size_t i = 0; i < part.events.size(); ++i) {
       Envelope& event = part.events[i];
       RETURN_IF_ERROR(
           PrepareEvent(out.stream, i, options, event, prepared.bytes));
-      if (!request_id.empty()) {
-        fingerprint.Add(event.type());
-        fingerprint.AddNumber(event.schema_version());
-        fingerprint.Add(event.payload());
+      if (fingerprint.has_value()) {
+        fingerprint->Add(event.type());
+        fingerprint->AddNumber(event.schema_version());
+        fingerprint->Add(event.payload());
       }
       prepared.events.push_back(std::move(event));
     }
     out.end = prepared.events.size();
   }
-  if (!request_id.empty()) prepared.fingerprint = fingerprint.Finish();
+  if (fingerprint.has_value()) prepared.fingerprint = fingerprint->Finish();
   return prepared;
 }
 

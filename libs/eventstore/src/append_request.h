@@ -44,6 +44,7 @@ absl::Status ValidateStreamName(std::string_view stream, size_t max_bytes);
 bool IsCanonicalUuid(std::string_view text);
 
 // A new random (version 4) UUID in canonical lower-case form.
+// Thread-safe.
 std::string NewEventId();
 
 }  // namespace crm::eventstore::internal

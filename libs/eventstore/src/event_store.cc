@@ -19,6 +19,22 @@ constexpr char kStreamDeletedPayload[] =
 
 }  // namespace
 
+absl::StatusOr<AllSlice> EventStore::ReadAll(uint64_t from_position,
+                                             size_t max_count) const {
+  AllSlice slice;
+  absl::Status status = ReadAllInto(from_position, max_count, slice);
+  if (!status.ok()) return status;
+  return slice;
+}
+
+absl::StatusOr<std::vector<Envelope>> Subscription::Next(
+    absl::Duration timeout) {
+  std::vector<Envelope> batch;
+  absl::Status status = NextInto(timeout, batch);
+  if (!status.ok()) return status;
+  return batch;
+}
+
 std::optional<uint64_t> ActualVersion(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kAborted) return std::nullopt;
   absl::optional<absl::Cord> payload = status.GetPayload(kActualVersionPayload);

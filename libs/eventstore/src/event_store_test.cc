@@ -93,7 +93,10 @@ TEST_F(EventStoreTest, AppendAssignsVersionsPositionsAndStoreFields) {
   EXPECT_EQ(event.global_position(), 2u);
   EXPECT_EQ(event.schema_version(), 1u);
   EXPECT_EQ(event.recorded_at().seconds(), 1'700'000'000);
-  EXPECT_THAT(event.event_id(), SizeIs(36));
+  // A generated event_id is a random (version 4, variant 10xx) UUID.
+  EXPECT_THAT(event.event_id(),
+              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                      "[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_NE(slice.events[0].event_id(), event.event_id());
 }
 
@@ -383,6 +386,26 @@ TEST_F(EventStoreTest, ReadAllPagesThroughTheWholeLogInOrder) {
   EXPECT_TRUE(empty.end_of_log);
   EXPECT_EQ(empty.next_position, 16u);
   EXPECT_THAT(store_->ReadAll(1, 0), StatusIs(Code::kInvalidArgument));
+}
+
+TEST_F(EventStoreTest, ReadAllIntoReusesTheSliceAndReplacesItsEvents) {
+  ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(5)), IsOk());
+  AllSlice slice;
+  ASSERT_THAT(store_->ReadAllInto(1, 4, slice), IsOk());
+  EXPECT_THAT(Payloads(slice.events), ElementsAre("e0", "e1", "e2", "e3"));
+  EXPECT_FALSE(slice.end_of_log);
+  // A shorter page replaces every event of the longer one.
+  ASSERT_THAT(store_->ReadAllInto(slice.next_position, 4, slice), IsOk());
+  EXPECT_THAT(Payloads(slice.events), ElementsAre("e4"));
+  EXPECT_EQ(slice.events[0].global_position(), 5u);
+  EXPECT_TRUE(slice.end_of_log);
+  EXPECT_EQ(slice.next_position, 6u);
+  ASSERT_THAT(store_->ReadAllInto(6, 4, slice), IsOk());
+  EXPECT_THAT(slice.events, SizeIs(0));
+  ASSERT_THAT(store_->ReadAllInto(1, 2, slice), IsOk());
+  EXPECT_THAT(store_->ReadAllInto(1, 0, slice),
+              StatusIs(Code::kInvalidArgument));
+  EXPECT_THAT(slice.events, SizeIs(0));
 }
 
 TEST_F(EventStoreTest, EverythingSurvivesReopen) {

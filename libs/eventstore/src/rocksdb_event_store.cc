@@ -28,6 +28,9 @@ namespace {
 
 // Most writers one group commit takes, whatever their size.
 constexpr size_t kMaxGroupWriters = 4096;
+// Most stream heads the committing thread keeps in memory (about 100 bytes
+// each).
+constexpr size_t kHeadCacheEntries = 65536;
 // Limits of SetStreamMetadata.
 constexpr size_t kMaxMetadataEntries = 64;
 constexpr size_t kMaxMetadataBytes = 1024;
@@ -486,6 +489,10 @@ void RocksDbEventStore::CommitGroup(const std::vector<Writer*>& group) {
     }
     return;
   }
+  if (head_cache_.size() + heads.size() > kHeadCacheEntries) {
+    head_cache_.clear();
+  }
+  for (auto& [stream, head] : heads) head_cache_[stream] = std::move(head);
   ++stats_.commit_groups;
   stats_.appends += appends;
   stats_.events += events;
@@ -615,6 +622,9 @@ absl::Status RocksDbEventStore::StageDelete(Writer& writer,
 absl::StatusOr<v1::StreamRecord> RocksDbEventStore::HeadOf(
     const std::string& stream, const HeadCache& heads) const {
   if (auto it = heads.find(stream); it != heads.end()) return it->second;
+  if (auto it = head_cache_.find(stream); it != head_cache_.end()) {
+    return it->second;
+  }
   absl::StatusOr<v1::StreamRecord> stored = ReadHead(stream, nullptr);
   if (absl::IsNotFound(stored.status())) return v1::StreamRecord();
   return stored;
@@ -787,36 +797,44 @@ absl::StatusOr<StreamSlice> RocksDbEventStore::ReadStream(
   return slice;
 }
 
-absl::StatusOr<AllSlice> RocksDbEventStore::ReadAll(uint64_t from_position,
-                                                    size_t max_count) const {
+absl::Status RocksDbEventStore::ReadAllInto(uint64_t from_position,
+                                            size_t max_count,
+                                            AllSlice& slice) const {
+  std::vector<Envelope>& events = slice.events;
+  size_t count = 0;
+  // Drops the events past `count`, keeping the memory of the others.
+  auto finish = [&](absl::Status status) {
+    events.resize(status.ok() ? count : 0);
+    return status;
+  };
   if (max_count == 0) {
-    return absl::InvalidArgumentError("max_count must be at least 1");
+    return finish(absl::InvalidArgumentError("max_count must be at least 1"));
   }
   max_count = std::min(max_count, options_.max_read_count);
   from_position = std::max<uint64_t>(from_position, 1);
-  AllSlice slice;
   slice.next_position = from_position;
-  rocksdb::ReadOptions read_options;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, log_));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), log_));
   size_t bytes = 0;
   for (it->Seek(EncodePosition(from_position));
-       it->Valid() && slice.events.size() < max_count &&
-       bytes < options_.max_read_bytes;
+       it->Valid() && count < max_count && bytes < options_.max_read_bytes;
        it->Next()) {
     const rocksdb::Slice value = it->value();
-    Envelope& event = slice.events.emplace_back();
+    if (count == events.size()) events.emplace_back();
+    Envelope& event = events[count];
     if (!event.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return absl::DataLossError(
-          fmt::format("event store: the event at global position {} is "
-                      "corrupt; restore the store from a backup",
-                      slice.next_position));
+      return finish(absl::DataLossError(fmt::format(
+          "event store: the event at global position {} is corrupt; restore "
+          "the store from a backup",
+          slice.next_position)));
     }
+    ++count;
     bytes += value.size();
     slice.next_position = event.global_position() + 1;
   }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "reading the log"));
+  RETURN_IF_ERROR(finish(FromRocksDb(it->status(), "reading the log")));
   slice.end_of_log = !it->Valid();
-  return slice;
+  return absl::OkStatus();
 }
 
 uint64_t RocksDbEventStore::LastPosition() const {

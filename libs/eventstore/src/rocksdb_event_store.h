@@ -44,8 +44,8 @@ class RocksDbEventStore final : public EventStore {
                                          Direction direction,
                                          uint64_t from_version,
                                          size_t max_count) const override;
-  absl::StatusOr<AllSlice> ReadAll(uint64_t from_position,
-                                   size_t max_count) const override;
+  absl::Status ReadAllInto(uint64_t from_position, size_t max_count,
+                           AllSlice& slice) const override;
   uint64_t LastPosition() const override;
   absl::StatusOr<std::unique_ptr<Subscription>> SubscribeToAll(
       uint64_t from_position, SubscriptionOptions options) override;
@@ -113,7 +113,8 @@ class RocksDbEventStore final : public EventStore {
   // The head of `stream` as the group sees it: staged, stored, or a new
   // empty record (last_version 0).
   absl::StatusOr<v1::StreamRecord> HeadOf(const std::string& stream,
-                                          const HeadCache& heads) const;
+                                          const HeadCache& heads) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
 
   // Reads the stored head; NOT_FOUND when the stream was never written.
   absl::StatusOr<v1::StreamRecord> ReadHead(
@@ -144,6 +145,11 @@ class RocksDbEventStore final : public EventStore {
   // Held by the leader while it commits a group.
   absl::Mutex commit_mu_ ABSL_ACQUIRED_AFTER(queue_mu_);
   uint64_t next_position_ ABSL_GUARDED_BY(commit_mu_) = 1;
+  // Heads of recently written streams, exactly as committed (only the leader
+  // writes heads, and it updates this after each successful write), so that
+  // an append to a hot stream reads no head from RocksDB. Cleared when it
+  // reaches kHeadCacheEntries, which bounds its memory.
+  HeadCache head_cache_ ABSL_GUARDED_BY(commit_mu_);
   // Set after a failed write: RocksDB may have stopped accepting writes and
   // the positions in memory may be ahead of the disk, so nothing more is
   // written until the store is reopened.

@@ -14,22 +14,31 @@ LogSubscription::LogSubscription(const RocksDbEventStore& store,
       options_(options),
       next_position_(std::max<uint64_t>(from_position, 1)) {}
 
-absl::StatusOr<std::vector<Envelope>> LogSubscription::Next(
-    absl::Duration timeout) {
+absl::Status LogSubscription::NextInto(absl::Duration timeout,
+                                       std::vector<Envelope>& batch) {
   const absl::Time deadline = absl::Now() + timeout;
+  // The batch's events are read into a slice that borrows its storage.
+  AllSlice slice;
+  slice.events.swap(batch);
+  auto give_back = [&](absl::Status status) {
+    slice.events.swap(batch);
+    if (!status.ok()) batch.clear();
+    return status;
+  };
   // Two reads at most: one to catch up, and one after waiting for a commit
   // (or the deadline). Events are read from the log by position, so the
   // switch from catching up to following live appends can neither skip nor
   // repeat one.
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (cancelled_.load()) {
-      return absl::CancelledError("the subscription was cancelled");
+      return give_back(absl::CancelledError("the subscription was cancelled"));
     }
-    ASSIGN_OR_RETURN(AllSlice slice,
-                     store_.ReadAll(next_position_, options_.max_batch_events));
+    absl::Status read =
+        store_.ReadAllInto(next_position_, options_.max_batch_events, slice);
+    if (!read.ok()) return give_back(read);
     if (!slice.events.empty()) {
       next_position_ = slice.next_position;
-      return std::move(slice.events);
+      return give_back(absl::OkStatus());
     }
     if (attempt == 0) {
       store_.WaitForPosition(
@@ -38,9 +47,9 @@ absl::StatusOr<std::vector<Envelope>> LogSubscription::Next(
     }
   }
   if (cancelled_.load()) {
-    return absl::CancelledError("the subscription was cancelled");
+    return give_back(absl::CancelledError("the subscription was cancelled"));
   }
-  return std::vector<Envelope>();
+  return give_back(absl::OkStatus());
 }
 
 void LogSubscription::Cancel() {

@@ -18,8 +18,9 @@ class LogSubscription final : public Subscription {
   LogSubscription(const RocksDbEventStore& store, uint64_t from_position,
                   SubscriptionOptions options);
 
-  absl::StatusOr<std::vector<::crm::common::v1::EventEnvelope>> Next(
-      absl::Duration timeout) override;
+  absl::Status NextInto(
+      absl::Duration timeout,
+      std::vector<::crm::common::v1::EventEnvelope>& batch) override;
   void Cancel() override;
   uint64_t next_position() const override { return next_position_; }
 

@@ -374,6 +374,29 @@ TEST_F(SubscriptionTest, BatchesNeverExceedMaxBatchEvents) {
   }
 }
 
+TEST_F(SubscriptionTest, NextIntoReusesTheBatchAndReplacesItsEvents) {
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  ASSERT_NO_FATAL_FAILURE(AppendMany("into", 1, 5));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Subscription> subscription,
+                       store_->SubscribeToAll(1, {.max_batch_events = 3}));
+  std::vector<Envelope> batch;
+  ASSERT_THAT(subscription->NextInto(absl::ZeroDuration(), batch), IsOk());
+  ASSERT_EQ(batch.size(), 3u);
+  EXPECT_EQ(batch[2].global_position(), 3u);
+  // A shorter batch replaces every event of the longer one.
+  ASSERT_THAT(subscription->NextInto(absl::ZeroDuration(), batch), IsOk());
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0].global_position(), 4u);
+  EXPECT_EQ(batch[1].global_position(), 5u);
+  ASSERT_THAT(subscription->NextInto(absl::Milliseconds(10), batch), IsOk());
+  EXPECT_THAT(batch, IsEmpty());
+  subscription->Cancel();
+  batch.resize(2);
+  EXPECT_THAT(subscription->NextInto(absl::ZeroDuration(), batch),
+              StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_THAT(batch, IsEmpty());
+}
+
 TEST_F(SubscriptionTest, RejectsZeroMaxBatchEvents) {
   ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
   EXPECT_THAT(store_->SubscribeToAll(1, {.max_batch_events = 0}),

@@ -306,8 +306,15 @@ class EventStore {
   // Reads up to max_count events of the whole log in commit order, from
   // global position from_position (0 or 1 = the beginning). Includes the
   // events of deleted streams. Errors: INVALID_ARGUMENT for max_count 0.
-  virtual absl::StatusOr<AllSlice> ReadAll(uint64_t from_position,
-                                           size_t max_count) const = 0;
+  absl::StatusOr<AllSlice> ReadAll(uint64_t from_position,
+                                   size_t max_count) const;
+
+  // ReadAll into `slice`, reusing the memory of the events it already holds
+  // (their strings keep their capacity): the way to page through the log in
+  // a loop without allocating for every event. On error `slice` holds no
+  // events.
+  virtual absl::Status ReadAllInto(uint64_t from_position, size_t max_count,
+                                   AllSlice& slice) const = 0;
 
   // Global position of the last committed event; 0 when the log is empty.
   virtual uint64_t LastPosition() const = 0;

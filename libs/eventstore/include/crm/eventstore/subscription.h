@@ -45,8 +45,15 @@ class Subscription {
   // vector when the timeout passes first.
   // Errors: CANCELLED after Cancel(); UNAVAILABLE or DATA_LOSS when the log
   // cannot be read.
-  virtual absl::StatusOr<std::vector<::crm::common::v1::EventEnvelope>> Next(
-      absl::Duration timeout) = 0;
+  absl::StatusOr<std::vector<::crm::common::v1::EventEnvelope>> Next(
+      absl::Duration timeout);
+
+  // Next into `batch`, reusing the memory of the events it already holds:
+  // the way to follow the log in a loop without allocating for every event.
+  // On timeout `batch` is empty.
+  virtual absl::Status NextInto(
+      absl::Duration timeout,
+      std::vector<::crm::common::v1::EventEnvelope>& batch) = 0;
 
   // Makes a waiting and every later Next() return CANCELLED. Idempotent.
   virtual void Cancel() = 0;
