@@ -33,6 +33,7 @@ Envelope Event(std::string type, std::string payload = "p") {
 
 std::vector<Envelope> Events(int count, const std::string& prefix = "e") {
   std::vector<Envelope> events;
+  events.reserve(count);
   for (int i = 0; i < count; ++i) {
     events.push_back(Event("test.Happened", absl::StrCat(prefix, i)));
   }
@@ -41,6 +42,7 @@ std::vector<Envelope> Events(int count, const std::string& prefix = "e") {
 
 std::vector<std::string> Payloads(const std::vector<Envelope>& events) {
   std::vector<std::string> payloads;
+  payloads.reserve(events.size());
   for (const Envelope& event : events) payloads.push_back(event.payload());
   return payloads;
 }
@@ -594,8 +596,10 @@ TEST_F(EventStoreTest, OpenRefusesAnotherFormatVersionAndChangesNothing) {
                                                 options_.path, &families)
                     .ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const std::string& name : families)
+    descriptors.reserve(families.size());
+    for (const std::string& name : families) {
       descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), options_.path,

@@ -249,6 +249,7 @@ absl::Status RocksDbEventStore::OpenDb() {
     existing.push_back(rocksdb::kDefaultColumnFamilyName);
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.reserve(existing.size());
   for (const std::string& name : existing) {
     descriptors.emplace_back(name, family_options(name));
   }

@@ -49,9 +49,13 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& status_or) {
   CRM_ASSIGN_OR_RETURN_IMPL_(CRM_STATUS_CONCAT_(crm_status_or_, __LINE__), \
                              lhs, expr)
 
+// `status_or` names a variable and `lhs` may be a declaration ("auto x"),
+// so neither can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define CRM_ASSIGN_OR_RETURN_IMPL_(status_or, lhs, expr) \
   auto status_or = (expr);                               \
   if (!status_or.ok()) {                                 \
     return std::move(status_or).status();                \
   }                                                      \
   lhs = std::move(status_or).value()
+// NOLINTEND(bugprone-macro-parentheses)

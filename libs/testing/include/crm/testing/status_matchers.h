@@ -66,10 +66,13 @@ MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a matching value") {
 #define ASSERT_OK_AND_ASSIGN(lhs, expr)                                        \
   ASSERT_OK_AND_ASSIGN_IMPL_(CRM_TESTING_CONCAT_(crm_test_so_, __LINE__), lhs, \
                              expr)
+// `lhs` may be a declaration ("auto x"), so it cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ASSERT_OK_AND_ASSIGN_IMPL_(status_or, lhs, expr) \
   auto status_or = (expr);                               \
   ASSERT_TRUE(status_or.ok()) << status_or.status();     \
   lhs = std::move(status_or).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #define ASSERT_OK(expr) ASSERT_THAT((expr), ::crm::testing::IsOk())
 #define EXPECT_OK(expr) EXPECT_THAT((expr), ::crm::testing::IsOk())
