@@ -7,5 +7,6 @@ cd "$(dirname "$0")/../.."
 
 tools/scripts/deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target crm-bench
+# Build output goes to stderr: with --json, stdout carries only the results.
+cmake --build --preset release -j "$(nproc)" --target crm-bench >&2
 exec build/release/tools/crm-bench/crm-bench eventstore "$@"
