@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config ccache git clang clang-format
   libprotobuf-dev protobuf-compiler
-  librocksdb-dev
+  librocksdb-dev librdkafka-dev
   libabsl-dev libssl-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
