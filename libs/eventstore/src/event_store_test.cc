@@ -565,6 +565,38 @@ TEST_F(EventStoreTest, WriteAcceptsOnlyExtraColumnFamilies) {
                   .IsNotFound());
 }
 
+TEST_F(EventStoreTest, ColumnFamiliesCanBeCreatedAndDroppedAtRunTime) {
+  ASSERT_OK_AND_ASSIGN(rocksdb::ColumnFamilyHandle * family,
+                       store_->CreateColumnFamily("projection_v2"));
+  ASSERT_OK_AND_ASSIGN(rocksdb::ColumnFamilyHandle * again,
+                       store_->CreateColumnFamily("projection_v2"));
+  EXPECT_EQ(family, again);
+  rocksdb::WriteBatch batch;
+  batch.Put(family, "k", "v");
+  ASSERT_THAT(store_->Write(batch), IsOk());
+  Reopen();  // It survives reopening, with its data.
+  ASSERT_OK_AND_ASSIGN(family, store_->ColumnFamily("projection_v2"));
+  std::string value;
+  ASSERT_TRUE(
+      store_->db().Get(rocksdb::ReadOptions(), family, "k", &value).ok());
+  EXPECT_EQ(value, "v");
+
+  ASSERT_THAT(store_->DropColumnFamily("projection_v2"), IsOk());
+  EXPECT_THAT(store_->ColumnFamily("projection_v2"), StatusIs(Code::kNotFound));
+  EXPECT_THAT(store_->DropColumnFamily("projection_v2"),
+              StatusIs(Code::kNotFound));
+  Reopen();
+  EXPECT_THAT(store_->ColumnFamily("projection_v2"), StatusIs(Code::kNotFound));
+
+  EXPECT_THAT(store_->CreateColumnFamily("es_log"),
+              StatusIs(Code::kInvalidArgument));
+  EXPECT_THAT(store_->CreateColumnFamily(""), StatusIs(Code::kInvalidArgument));
+  EXPECT_THAT(store_->DropColumnFamily("es_log"),
+              StatusIs(Code::kInvalidArgument));
+  EXPECT_THAT(store_->DropColumnFamily("default"),
+              StatusIs(Code::kInvalidArgument));
+}
+
 TEST_F(EventStoreTest, OpenRejectsBadOptions) {
   store_.reset();
   EventStore::Options no_path;

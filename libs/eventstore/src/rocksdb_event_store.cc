@@ -172,6 +172,7 @@ RocksDbEventStore::RocksDbEventStore(Options options)
 
 RocksDbEventStore::~RocksDbEventStore() {
   if (db_ == nullptr) return;
+  absl::MutexLock lock(&families_mu_);
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
@@ -190,6 +191,10 @@ absl::StatusOr<std::unique_ptr<EventStore>> RocksDbEventStore::Open(
 }
 
 absl::Status RocksDbEventStore::OpenDb() {
+  // No other thread can see the store yet; the lock satisfies the
+  // annotations of the members set here. It is released before the
+  // positions are set, as appends take the locks in the other order.
+  absl::ReleasableMutexLock families_lock(&families_mu_);
   const std::string& path = options_.path;
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options_.create_if_missing;
@@ -217,6 +222,7 @@ absl::Status RocksDbEventStore::OpenDb() {
   request_expiry_ = std::make_unique<RequestExpiryFilter>(
       options_.clock, options_.idempotency_window);
   request_options.compaction_filter = request_expiry_.get();
+  extra_family_options_ = keyed_options;
   auto family_options = [&](const std::string& name) {
     if (name == kLogFamily) return log_options;
     if (name == kRequestsFamily) return request_options;
@@ -289,6 +295,8 @@ absl::Status RocksDbEventStore::OpenDb() {
       extra_[name] = handle;
     }
   }
+
+  families_lock.Release();
 
   // Written last, so its presence means the store is fully initialised.
   rocksdb::WriteOptions synced;
@@ -1005,8 +1013,54 @@ absl::StatusOr<Snapshot> RocksDbEventStore::ReadSnapshot(
   return result;
 }
 
+absl::StatusOr<rocksdb::ColumnFamilyHandle*>
+RocksDbEventStore::CreateColumnFamily(std::string_view name) {
+  const std::string family(name);
+  if (family.empty() || family == rocksdb::kDefaultColumnFamilyName ||
+      family.rfind(kReservedFamilyPrefix, 0) == 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "column family '{}' is empty, 'default' or starts with the reserved "
+        "prefix 'es_'; choose another name",
+        family));
+  }
+  absl::MutexLock lock(&families_mu_);
+  if (auto it = extra_.find(family); it != extra_.end()) return it->second;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  RETURN_IF_ERROR(FromRocksDb(
+      db_->CreateColumnFamily(extra_family_options_, family, &handle),
+      fmt::format("creating column family '{}'", family)));
+  handles_.push_back(handle);
+  extra_[family] = handle;
+  return handle;
+}
+
+absl::Status RocksDbEventStore::DropColumnFamily(std::string_view name) {
+  const std::string family(name);
+  absl::MutexLock lock(&families_mu_);
+  auto it = extra_.find(family);
+  if (it == extra_.end()) {
+    if (family == rocksdb::kDefaultColumnFamilyName ||
+        family.rfind(kReservedFamilyPrefix, 0) == 0) {
+      return absl::InvalidArgumentError(fmt::format(
+          "column family '{}' belongs to the store and cannot be dropped",
+          family));
+    }
+    return absl::NotFoundError(
+        fmt::format("there is no column family '{}' to drop", family));
+  }
+  rocksdb::ColumnFamilyHandle* handle = it->second;
+  RETURN_IF_ERROR(
+      FromRocksDb(db_->DropColumnFamily(handle),
+                  fmt::format("dropping column family '{}'", family)));
+  extra_.erase(it);
+  handles_.erase(std::find(handles_.begin(), handles_.end(), handle));
+  return FromRocksDb(db_->DestroyColumnFamilyHandle(handle),
+                     fmt::format("closing column family '{}'", family));
+}
+
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksDbEventStore::ColumnFamily(
     std::string_view name) const {
+  absl::MutexLock lock(&families_mu_);
   auto it = extra_.find(std::string(name));
   if (it == extra_.end()) {
     return absl::NotFoundError(fmt::format(

@@ -62,6 +62,9 @@ class RocksDbEventStore final : public EventStore {
   absl::Status Write(rocksdb::WriteBatch& batch) override;
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(
       std::string_view name) const override;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> CreateColumnFamily(
+      std::string_view name) override;
+  absl::Status DropColumnFamily(std::string_view name) override;
   rocksdb::DB& db() const override { return *db_; }
   EventStoreStats stats() const override;
 
@@ -93,7 +96,8 @@ class RocksDbEventStore final : public EventStore {
 
   explicit RocksDbEventStore(Options options);
   absl::Status OpenDb();
-  absl::Status CheckFormatVersion(bool created);
+  absl::Status CheckFormatVersion(bool may_initialise)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(families_mu_);
 
   // Queues `writer` and returns once its group has committed.
   void Commit(Writer& writer);
@@ -129,7 +133,12 @@ class RocksDbEventStore final : public EventStore {
 
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  // The options of families created at run time.
+  rocksdb::ColumnFamilyOptions extra_family_options_;
+  // Every open handle (the store's and the extra ones), destroyed on close.
+  mutable absl::Mutex families_mu_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_
+      ABSL_GUARDED_BY(families_mu_);
   std::unique_ptr<rocksdb::CompactionFilter> request_expiry_;
   rocksdb::ColumnFamilyHandle* log_ = nullptr;
   rocksdb::ColumnFamilyHandle* stream_index_ = nullptr;
@@ -137,7 +146,8 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* stream_metadata_ = nullptr;
   rocksdb::ColumnFamilyHandle* snapshots_ = nullptr;
   rocksdb::ColumnFamilyHandle* requests_ = nullptr;
-  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> extra_;
+  absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> extra_
+      ABSL_GUARDED_BY(families_mu_);
 
   absl::Mutex queue_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(queue_mu_);

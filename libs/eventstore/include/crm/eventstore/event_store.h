@@ -371,11 +371,26 @@ class EventStore {
   // Errors: UNAVAILABLE when the write fails.
   virtual absl::Status Write(rocksdb::WriteBatch& batch) = 0;
 
-  // The handle of an extra column family named in Options, for reads and
-  // for writes in a CommitHook or Write(). Owned by the store.
-  // Errors: NOT_FOUND when it was not named in Options.
+  // The handle of an extra column family (named in Options, created with
+  // CreateColumnFamily, or found on disk), for reads and for writes in a
+  // CommitHook or Write(). Owned by the store.
+  // Errors: NOT_FOUND when there is no such family.
   virtual absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(
       std::string_view name) const = 0;
+
+  // Creates the extra column family `name` at run time if it does not exist
+  // (it then survives reopening) and returns its handle, owned by the store
+  // and valid until DropColumnFamily(name) or the store closes.
+  // Errors: INVALID_ARGUMENT for an empty name, "default" or one starting
+  // with "es_"; UNAVAILABLE when the disk write fails.
+  virtual absl::StatusOr<rocksdb::ColumnFamilyHandle*> CreateColumnFamily(
+      std::string_view name) = 0;
+
+  // Drops the extra column family `name` with all its data and destroys its
+  // handle. REQUIRES: no thread uses the handle any more.
+  // Errors: INVALID_ARGUMENT for a store family; NOT_FOUND when there is no
+  // such family; UNAVAILABLE when the disk write fails.
+  virtual absl::Status DropColumnFamily(std::string_view name) = 0;
 
   // The underlying database, for reading extra column families (iterators,
   // snapshots). WARNING: writing to the store's own column families through
