@@ -1,5 +1,5 @@
 // The store's errors, built in one place so codes and messages stay the same
-// everywhere, and the one adapter from rocksdb::Status to absl::Status.
+// everywhere.
 #pragma once
 
 #include <cstdint>
@@ -7,17 +7,9 @@
 
 #include "absl/status/status.h"
 #include "crm/eventstore/expected_version.h"
-
-namespace rocksdb {
-class Status;
-}
+#include "crm/eventstore/rocksdb_status.h"
 
 namespace crm::eventstore::internal {
-
-// Converts a RocksDB status; `what` says what was being done ("reading
-// stream 'x'"). I/O errors, busy and lock errors become UNAVAILABLE;
-// corruption becomes DATA_LOSS.
-absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what);
 
 // ABORTED, carrying `actual` for ActualVersion().
 absl::Status WrongExpectedVersion(std::string_view stream,

@@ -54,8 +54,6 @@ bool IsStreamDeleted(const absl::Status& status) {
          status.GetPayload(kStreamDeletedPayload).has_value();
 }
 
-namespace internal {
-
 absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
   if (status.ok()) return absl::OkStatus();
   std::string message =
@@ -84,6 +82,8 @@ absl::Status FromRocksDb(const rocksdb::Status& status, std::string_view what) {
       return absl::UnavailableError(message);
   }
 }
+
+namespace internal {
 
 absl::Status WrongExpectedVersion(std::string_view stream,
                                   ExpectedVersion expected, uint64_t actual) {

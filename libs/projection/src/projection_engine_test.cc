@@ -1,0 +1,315 @@
+// ProjectionEngine on a real event store: building from the log, checkpoints
+// across restarts, read-your-writes, blue/green rebuilds while reads go on,
+// a rebuild resumed after a restart, and a failing projection.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "crm/base/status_macros.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/projection/projection.h"
+#include "crm/testing/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "store_test_util.h"
+
+namespace crm::projection {
+namespace {
+
+using ::crm::eventstore::EventStore;
+using ::crm::eventstore::ExpectedVersion;
+using ::crm::testing::IsOk;
+using ::crm::testing::IsOkAndHolds;
+using ::crm::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::Pair;
+
+// Counts events per stream ("count/<stream>") and in total ("total"), and
+// keeps each stream's last payload ("last/<stream>"). Counting makes a
+// double-applied or skipped event visible.
+class CountingProjection final : public Projection {
+ public:
+  explicit CountingProjection(uint32_t version,
+                              std::atomic<int>* applied = nullptr,
+                              std::string fail_on = "")
+      : version_(version), applied_(applied), fail_on_(std::move(fail_on)) {}
+
+  std::string name() const override { return "counts"; }
+  uint32_t version() const override { return version_; }
+
+  absl::Status Apply(const Envelope& event, ProjectionWriter& writer) override {
+    if (!fail_on_.empty() && event.payload() == fail_on_) {
+      return absl::InvalidArgumentError("poison payload");
+    }
+    if (applied_ != nullptr) ++*applied_;
+    for (const std::string& key :
+         {"count/" + event.stream(), std::string("total")}) {
+      ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(key));
+      uint64_t count = 0;
+      if (value.has_value() && !absl::SimpleAtoi(*value, &count)) {
+        return absl::DataLossError("bad count");
+      }
+      writer.Put(key, absl::StrCat(count + 1));
+    }
+    writer.Put("last/" + event.stream(), event.payload());
+    return absl::OkStatus();
+  }
+
+ private:
+  uint32_t version_;
+  std::atomic<int>* applied_;
+  std::string fail_on_;
+};
+
+class ProjectionEngineTest : public eventstore::test_util::StoreTest {
+ protected:
+  ProjectionEngineTest() : StoreTest("projection_engine") {}
+  void SetUp() override { ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false)); }
+  void TearDown() override {
+    engine_.reset();
+    StoreTest::TearDown();
+  }
+
+  void StartEngine(std::unique_ptr<Projection> projection,
+                   ProjectionEngine::Options options = {}) {
+    engine_.reset();
+    std::vector<std::unique_ptr<Projection>> projections;
+    projections.push_back(std::move(projection));
+    ASSERT_OK_AND_ASSIGN(
+        engine_,
+        ProjectionEngine::Start(*store_, std::move(projections), options));
+  }
+
+  uint64_t Append(const std::string& stream, const std::string& payload) {
+    Envelope event;
+    event.set_type("test.Happened");
+    event.set_payload(payload);
+    auto result = store_->Append(stream, ExpectedVersion::Any(), {event});
+    EXPECT_THAT(result, IsOk());
+    return result.ok() ? result->last_position : 0;
+  }
+
+  // Waits (bounded) until `version` serves reads.
+  void WaitForServingVersion(uint32_t version) {
+    for (int i = 0; i < 2000; ++i) {
+      if (engine_->Status().at(0).serving_version == version) return;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    FAIL() << "version " << version << " did not start serving within 20 s";
+  }
+
+  // Every entry of the serving version.
+  std::map<std::string, std::string> Dump() {
+    std::map<std::string, std::string> entries;
+    auto view = engine_->View("counts");
+    EXPECT_THAT(view, IsOk());
+    if (!view.ok()) return entries;
+    std::string after;
+    for (int page = 0; page < 10'000; ++page) {
+      auto scanned = (*view)->Scan("", after, 100);
+      EXPECT_THAT(scanned, IsOk());
+      if (!scanned.ok() || scanned->empty()) break;
+      for (auto& [key, value] : *scanned) entries[key] = value;
+      after = scanned->back().first;
+    }
+    return entries;
+  }
+
+  std::unique_ptr<ProjectionEngine> engine_;
+};
+
+TEST_F(ProjectionEngineTest, BuildsFromTheLogAndFollowsNewEvents) {
+  Append("a", "a1");
+  Append("b", "b1");
+  StartEngine(std::make_unique<CountingProjection>(1));
+  const uint64_t position = Append("a", "a2");
+  ASSERT_THAT(engine_->WaitForPosition("counts", position, absl::Seconds(10)),
+              IsOk());
+  ASSERT_OK_AND_ASSIGN(auto view, engine_->View("counts"));
+  EXPECT_EQ(view->version(), 1u);
+  EXPECT_GE(view->position(), position);
+  EXPECT_THAT(view->Get("count/a"),
+              IsOkAndHolds(std::optional<std::string>("2")));
+  EXPECT_THAT(view->Get("last/a"),
+              IsOkAndHolds(std::optional<std::string>("a2")));
+  EXPECT_THAT(view->Get("missing"), IsOkAndHolds(std::nullopt));
+  ASSERT_OK_AND_ASSIGN(auto counts, view->Scan("count/", "", 10));
+  EXPECT_THAT(counts, ElementsAre(Pair("count/a", "2"), Pair("count/b", "1")));
+  ASSERT_OK_AND_ASSIGN(auto after_a, view->Scan("count/", "count/a", 10));
+  EXPECT_THAT(after_a, ElementsAre(Pair("count/b", "1")));
+  EXPECT_THAT(view->Scan("", "", 0),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+
+  std::vector<ProjectionStatus> statuses = engine_->Status();
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].name, "counts");
+  EXPECT_EQ(statuses[0].serving_version, 1u);
+  EXPECT_FALSE(statuses[0].rebuilding);
+  EXPECT_EQ(statuses[0].log_position, position);
+}
+
+TEST_F(ProjectionEngineTest, CheckpointSurvivesRestartSoNothingIsAppliedTwice) {
+  std::atomic<int> applied{0};
+  for (int i = 0; i < 20; ++i) Append("s", absl::StrCat(i));
+  StartEngine(std::make_unique<CountingProjection>(1, &applied));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 20, absl::Seconds(10)),
+              IsOk());
+  engine_.reset();
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  const uint64_t position = Append("s", "20");
+  StartEngine(std::make_unique<CountingProjection>(1, &applied));
+  ASSERT_THAT(engine_->WaitForPosition("counts", position, absl::Seconds(10)),
+              IsOk());
+  EXPECT_EQ(applied.load(), 21);
+  EXPECT_EQ(Dump()["total"], "21");
+}
+
+TEST_F(ProjectionEngineTest,
+       NewVersionRebuildsBesideTheOldAndSwapsWhileReadsGoOn) {
+  std::mt19937 random(7);
+  for (int i = 0; i < 300; ++i) {
+    Append(absl::StrCat("s", random() % 17), absl::StrCat("p", i));
+  }
+  StartEngine(std::make_unique<CountingProjection>(1));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 300, absl::Seconds(10)),
+              IsOk());
+  const std::map<std::string, std::string> incremental = Dump();
+
+  // Version 2 builds from the beginning in small batches while a reader
+  // keeps reading: every read succeeds, and no view ever goes back in
+  // position or version (a half-built version 2 would).
+  StartEngine(std::make_unique<CountingProjection>(2),
+              {.batch_events = 7, .poll_interval = absl::Milliseconds(10)});
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::thread reader([&] {
+    uint64_t last_position = 0;
+    uint32_t last_version = 0;
+    for (int i = 0; i < 100'000 && !stop; ++i) {
+      auto view = engine_->View("counts");
+      ASSERT_THAT(view, IsOk());
+      ASSERT_GE((*view)->version(), last_version);
+      ASSERT_GE((*view)->position(), last_position);
+      last_version = (*view)->version();
+      last_position = (*view)->position();
+      ASSERT_THAT((*view)->Get("total"), IsOk());
+      ++reads;
+    }
+  });
+  const uint64_t position = Append("late", "after-rebuild-start");
+  ASSERT_THAT(engine_->WaitForPosition("counts", position, absl::Seconds(20)),
+              IsOk());
+  stop = true;
+  reader.join();
+  EXPECT_GT(reads.load(), 0);
+
+  ASSERT_OK_AND_ASSIGN(auto view, engine_->View("counts"));
+  EXPECT_EQ(view->version(), 2u);
+  std::map<std::string, std::string> rebuilt = Dump();
+  EXPECT_EQ(rebuilt["count/late"], "1");
+  rebuilt.erase("count/late");
+  rebuilt.erase("last/late");
+  rebuilt["total"] = incremental.at("total");
+  EXPECT_EQ(rebuilt, incremental);  // Rebuilt state equals incremental state.
+  view.reset();
+
+  // The old version's column family is dropped once no view reads it.
+  for (int i = 0; i < 200 && store_->ColumnFamily("proj_counts_v1").ok(); ++i) {
+    Append("tick", absl::StrCat(i));  // Wakes the runner, which drops it.
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_THAT(store_->ColumnFamily("proj_counts_v1"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ProjectionEngineTest, RebuildStoppedMidwayResumesFromItsCheckpoint) {
+  for (int i = 0; i < 500; ++i)
+    Append(absl::StrCat("s", i % 5), absl::StrCat(i));
+  StartEngine(std::make_unique<CountingProjection>(1));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 500, absl::Seconds(10)),
+              IsOk());
+
+  std::atomic<int> applied{0};
+  StartEngine(std::make_unique<CountingProjection>(2, &applied),
+              {.batch_events = 5, .poll_interval = absl::Milliseconds(10)});
+  for (int i = 0; i < 1000 && applied.load() < 50; ++i) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  engine_.reset();  // Stops in the middle of the rebuild.
+  const int before_restart = applied.load();
+  ASSERT_GT(before_restart, 0);
+  ASSERT_LT(before_restart, 500);
+  // Version 1 serves meanwhile; version 2 resumes where it stopped.
+  StartEngine(std::make_unique<CountingProjection>(2, &applied));
+  ASSERT_NO_FATAL_FAILURE(WaitForServingVersion(2));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 500, absl::Seconds(20)),
+              IsOk());
+  ASSERT_OK_AND_ASSIGN(auto view, engine_->View("counts"));
+  EXPECT_EQ(view->version(), 2u);
+  EXPECT_EQ(applied.load(), 500);  // Every event applied exactly once.
+  EXPECT_THAT(view->Get("total"),
+              IsOkAndHolds(std::optional<std::string>("500")));
+}
+
+TEST_F(ProjectionEngineTest, FirstBuildIsNotServedUntilCaughtUp) {
+  for (int i = 0; i < 2000; ++i) Append("s", absl::StrCat(i));
+  StartEngine(std::make_unique<CountingProjection>(1),
+              {.batch_events = 1, .poll_interval = absl::Milliseconds(10)});
+  absl::StatusOr<std::shared_ptr<const ProjectionView>> early =
+      engine_->View("counts");
+  if (!early.ok()) {
+    EXPECT_THAT(early, StatusIs(absl::StatusCode::kUnavailable,
+                                ::testing::HasSubstr("being built")));
+  } else {
+    // Only possible if it caught up already: then it must be complete.
+    EXPECT_THAT((*early)->Get("total"),
+                IsOkAndHolds(std::optional<std::string>("2000")));
+  }
+  ASSERT_THAT(engine_->WaitForPosition("counts", 2000, absl::Seconds(30)),
+              IsOk());
+  EXPECT_EQ(Dump()["total"], "2000");
+}
+
+TEST_F(ProjectionEngineTest, FailingApplyStopsTheVersionAndSaysWhy) {
+  Append("s", "good");
+  Append("s", "poison");
+  Append("s", "after");
+  StartEngine(std::make_unique<CountingProjection>(1, nullptr, "poison"));
+  absl::Status waited =
+      engine_->WaitForPosition("counts", 3, absl::Seconds(10));
+  EXPECT_THAT(waited, StatusIs(absl::StatusCode::kFailedPrecondition,
+                               ::testing::HasSubstr("global position 2")));
+  std::vector<ProjectionStatus> statuses = engine_->Status();
+  ASSERT_EQ(statuses.size(), 1u);
+  EXPECT_EQ(statuses[0].state, ProjectionState::kFailed);
+  EXPECT_THAT(statuses[0].error.message(), ::testing::HasSubstr("poison"));
+  EXPECT_EQ(ProjectionStateName(statuses[0].state), "failed");
+}
+
+TEST_F(ProjectionEngineTest, RejectsBadProjectionsAndUnknownNames) {
+  std::vector<std::unique_ptr<Projection>> two;
+  two.push_back(std::make_unique<CountingProjection>(1));
+  two.push_back(std::make_unique<CountingProjection>(2));
+  EXPECT_THAT(ProjectionEngine::Start(*store_, std::move(two)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("two projections")));
+  std::vector<std::unique_ptr<Projection>> zero;
+  zero.push_back(std::make_unique<CountingProjection>(0));
+  EXPECT_THAT(ProjectionEngine::Start(*store_, std::move(zero)),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  StartEngine(std::make_unique<CountingProjection>(1));
+  EXPECT_THAT(engine_->View("nope"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(engine_->WaitForPosition("nope", 1, absl::Milliseconds(1)),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(engine_->WaitForPosition("counts", 99, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+}  // namespace
+}  // namespace crm::projection
