@@ -128,11 +128,15 @@ TEST_F(DevBrokerTest, ServesTopicsAndExitsZeroOnSigterm) {
   rd_kafka_t* producer = NewClient(RD_KAFKA_PRODUCER, bootstrap);
   ASSERT_NE(producer, nullptr);
   const std::string value = "hello";
-  ASSERT_EQ(rd_kafka_producev(
-                producer, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_KEY("k", 1),
-                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  // rd_kafka_produce, not rd_kafka_producev: the RD_KAFKA_V_* macros are GNU
+  // statement expressions, refused by clang with -Wpedantic -Werror.
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(producer, kTopic, nullptr);
+  ASSERT_NE(topic, nullptr);
+  ASSERT_EQ(rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                             const_cast<char*>(value.data()), value.size(), "k",
+                             1, nullptr),
+            0);
+  rd_kafka_topic_destroy(topic);
   EXPECT_EQ(rd_kafka_flush(producer, 10'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   rd_kafka_destroy(producer);
 
