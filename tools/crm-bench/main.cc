@@ -5,6 +5,7 @@
 //
 //   crm-bench eventstore --json
 //   crm-bench eventstore --scenario append_concurrent --writers 64
+//   crm-bench projection --json
 #include <cstdio>
 
 #include "CLI/App.hpp"
@@ -12,6 +13,7 @@
 #include "CLI/Formatter.hpp"
 #include "bench_report.h"
 #include "eventstore_bench.h"
+#include "projection_bench.h"
 #include "run_control.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +34,14 @@ int main(int argc, char** argv) {
                        "nothing else");
   crm::bench::EventstoreBenchFlags eventstore_flags;
   crm::bench::AddEventstoreFlags(*eventstore, eventstore_flags);
+
+  CLI::App* projection = app.add_subcommand(
+      "projection", "Projection rebuild from the log, next to read-all");
+  projection->add_flag("--json", json,
+                       "Print one JSON object per result on stdout and "
+                       "nothing else");
+  crm::bench::ProjectionBenchFlags projection_flags;
+  crm::bench::AddProjectionFlags(*projection, projection_flags);
 
   // The recovery scenario's child process; not for direct use.
   CLI::App* fill = app.add_subcommand(crm::bench::kFillCommand,
@@ -55,6 +65,14 @@ int main(int argc, char** argv) {
         crm::bench::RunEventstoreBench(eventstore_flags, reporter);
     if (!status.ok()) {
       crm::bench::Log("eventstore: %s", status.ToString());
+      return 1;
+    }
+  }
+  if (projection->parsed()) {
+    const absl::Status status =
+        crm::bench::RunProjectionBench(projection_flags, reporter);
+    if (!status.ok()) {
+      crm::bench::Log("projection: %s", status.ToString());
       return 1;
     }
   }

@@ -21,7 +21,7 @@
 #include "fmt/format.h"
 #include "projection_storage.h"
 #include "rocksdb/db.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 
 namespace crm::projection {
 namespace {
@@ -244,10 +244,7 @@ void Engine::Run(Entry& entry) {
 absl::Status Engine::ApplyBatch(Entry& entry,
                                 const std::vector<Envelope>& batch) {
   Version& target = *entry.target;
-  // Overwrites keep one entry per key, so reads in the batch see the latest.
-  rocksdb::WriteBatchWithIndex writes(rocksdb::BytewiseComparator(), 0,
-                                      /*overwrite_key=*/true);
-  ProjectionWriter writer(db_, *target.family, writes);
+  ProjectionWriter writer(db_, *target.family);
   for (const Envelope& event : batch) {
     absl::Status applied = entry.projection->Apply(event, writer);
     if (!applied.ok()) {
@@ -261,10 +258,23 @@ absl::Status Engine::ApplyBatch(Entry& entry,
                       std::string(applied.message())));
     }
   }
+  // Only the last write of each key reaches RocksDB, in key order: a batch
+  // of events often updates the same (hot) keys many times, memtable
+  // inserts are most of a rebuild's cost, and sorted inserts are the
+  // cheapest.
+  rocksdb::WriteBatch coalesced;
+  for (const auto& [key, value] : writer.writes()) {
+    if (value.has_value()) {
+      coalesced.Put(target.family, key, *value);
+    } else {
+      coalesced.Delete(target.family, key);
+    }
+  }
   const uint64_t position = batch.back().global_position();
-  writes.Put(catalog_, CheckpointKey(entry.projection->name(), target.number),
-             EncodeCheckpoint(position));
-  RETURN_IF_ERROR(store_.Write(*writes.GetWriteBatch()));
+  coalesced.Put(catalog_,
+                CheckpointKey(entry.projection->name(), target.number),
+                EncodeCheckpoint(position));
+  RETURN_IF_ERROR(store_.Write(coalesced));
   target.position = position;
   // Releasing mu_ re-evaluates the conditions of WaitForPosition.
   absl::MutexLock lock(&mu_);

@@ -6,7 +6,6 @@
 #include "crm/projection/projection.h"
 #include "fmt/format.h"
 #include "rocksdb/db.h"
-#include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace crm::projection {
 
@@ -110,20 +109,21 @@ absl::StatusOr<std::vector<uint32_t>> ListVersionFamilies(
 
 absl::StatusOr<std::optional<std::string>> ProjectionWriter::Get(
     std::string_view key) const {
+  if (auto it = writes_.find(key); it != writes_.end()) return it->second;
   std::string value;
-  rocksdb::Status status = batch_.GetFromBatchAndDB(
-      &db_, rocksdb::ReadOptions(), &family_, key, &value);
+  rocksdb::Status status =
+      db_.Get(rocksdb::ReadOptions(), &family_, key, &value);
   if (status.IsNotFound()) return std::nullopt;
   RETURN_IF_ERROR(FromRocksDb(status, "reading a projection"));
   return value;
 }
 
 void ProjectionWriter::Put(std::string_view key, std::string_view value) {
-  batch_.Put(&family_, key, value).PermitUncheckedError();
+  writes_.insert_or_assign(std::string(key), std::string(value));
 }
 
 void ProjectionWriter::Delete(std::string_view key) {
-  batch_.Delete(&family_, key).PermitUncheckedError();
+  writes_.insert_or_assign(std::string(key), std::nullopt);
 }
 
 }  // namespace crm::projection

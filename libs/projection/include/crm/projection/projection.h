@@ -30,6 +30,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,7 +47,6 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
-class WriteBatchWithIndex;
 }  // namespace rocksdb
 
 namespace crm::eventstore {
@@ -56,14 +57,17 @@ namespace crm::projection {
 
 using Envelope = ::crm::common::v1::EventEnvelope;
 
-// What Apply writes through: the projection's own column family, staged in
+// What Apply writes through: the projection's own column family, staged for
 // the batch that will commit with the checkpoint. Reads see the writes staged
-// earlier in the same batch. Not thread-safe; valid only during Apply.
+// earlier in the same batch. Not thread-safe.
 class ProjectionWriter {
  public:
-  ProjectionWriter(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family,
-                   rocksdb::WriteBatchWithIndex& batch)
-      : db_(db), family_(family), batch_(batch) {}
+  // The staged writes: the last value of each key (nullopt = deleted), in
+  // key order.
+  using Writes = std::map<std::string, std::optional<std::string>, std::less<>>;
+
+  ProjectionWriter(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family)
+      : db_(db), family_(family) {}
 
   // The value of `key`, or nullopt when there is none.
   // Errors: UNAVAILABLE or DATA_LOSS when the store cannot be read.
@@ -71,10 +75,12 @@ class ProjectionWriter {
   void Put(std::string_view key, std::string_view value);
   void Delete(std::string_view key);
 
+  const Writes& writes() const { return writes_; }
+
  private:
   rocksdb::DB& db_;
   rocksdb::ColumnFamilyHandle& family_;
-  rocksdb::WriteBatchWithIndex& batch_;
+  Writes writes_;
 };
 
 class Projection {
@@ -148,8 +154,10 @@ struct ProjectionStatus {
 class ProjectionEngine {
  public:
   struct Options {
-    // Most events applied in one batch (one RocksDB write). Default: 512.
-    size_t batch_events = 512;
+    // Most events applied in one batch (one RocksDB write). Larger batches
+    // rebuild faster (repeated keys are written once per batch) and hold
+    // more events in memory while catching up. Default: 4096.
+    size_t batch_events = 4096;
     // How long a caught-up projection waits for new events before checking
     // for a stop. Default: 100 ms.
     absl::Duration poll_interval = absl::Milliseconds(100);
