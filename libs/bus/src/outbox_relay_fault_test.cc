@@ -112,5 +112,26 @@ TEST_F(OutboxRelayFaultTest, RetriableProduceErrorsLoseNothing) {
   RecordProperty("duplicates", static_cast<int>(duplicates));
 }
 
+TEST_F(OutboxRelayFaultTest,
+       FatalProducerErrorRecreatesProducerAndLosesNothing) {
+  ASSERT_NO_FATAL_FAILURE(StartRelay());
+  ASSERT_NO_FATAL_FAILURE(AppendRoundRobin(*store_, 20, 5));
+  ASSERT_THAT(relay_->Flush(absl::Seconds(10)), IsOk());
+
+  // OUT_OF_ORDER_SEQUENCE_NUMBER is fatal to librdkafka's idempotent
+  // producer: the relay recreates it and produces again from its cursor.
+  rd_kafka_mock_push_request_errors(
+      cluster_.cluster(), kProduceApiKey, 2,
+      RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+      RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID);
+  ASSERT_NO_FATAL_FAILURE(AppendRoundRobin(*store_, 100, 13));
+  ASSERT_THAT(relay_->Flush(absl::Seconds(15)), IsOk());
+  const std::vector<eventstore::Envelope> log = WholeLog();
+  ASSERT_EQ(log.size(), 120u);
+  const size_t duplicates = ExpectTopicHoldsLog(ReadBack(log.size()), log);
+  RecordProperty("duplicates", static_cast<int>(duplicates));
+  EXPECT_GE(relay_->status().producer_resets, 1u);
+}
+
 }  // namespace
 }  // namespace crm::bus
