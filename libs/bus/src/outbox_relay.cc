@@ -171,7 +171,10 @@ class OutboxRelayImpl final : public OutboxRelay {
       }
       const bool room = acked_.size() < options_.max_in_flight;
       if (room && next_index_ >= batch_.size()) ReadBatch();
-      const bool blocked = !ProduceBatch();
+      // Blocked (in-flight limit, full queue): wait for delivery reports
+      // rather than spin.
+      const bool blocked =
+          !ProduceBatch() || acked_.size() >= options_.max_in_flight;
       rd_kafka_poll(producer_.get(), blocked ? 50 : 0);
       PersistCursor();
       char reason[512] = {0};

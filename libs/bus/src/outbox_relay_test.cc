@@ -70,6 +70,17 @@ TEST_F(OutboxRelayTest, CursorSurvivesRestartWithoutRepublishing) {
   EXPECT_EQ(messages.size(), 140u);
 }
 
+TEST_F(OutboxRelayTest, SmallInFlightLimitStillPublishesEverything) {
+  ASSERT_NO_FATAL_FAILURE(AppendRoundRobin(*store_, 200, 9));
+  RelayOptions options = test_util::TestRelayOptions(cluster_.bootstrap());
+  options.max_in_flight = 3;
+  options.read_batch_events = 7;
+  ASSERT_OK_AND_ASSIGN(relay_, OutboxRelay::Start(*store_, options));
+  ASSERT_THAT(relay_->Flush(absl::Seconds(15)), IsOk());
+  const std::vector<test_util::ConsumedMessage> messages = ReadBack(200);
+  EXPECT_EQ(ExpectTopicHoldsLog(messages, WholeLog()), 0u);
+}
+
 TEST_F(OutboxRelayTest, FlushOnEmptyLogReturnsAtOnce) {
   ASSERT_NO_FATAL_FAILURE(StartRelay());
   EXPECT_THAT(relay_->Flush(absl::Milliseconds(10)), IsOk());
