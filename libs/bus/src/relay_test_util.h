@@ -58,37 +58,45 @@ inline RelayOptions TestRelayOptions(const std::string& bootstrap) {
   return options;
 }
 
+// Which copy of an event published more than once the order check uses.
+enum class OrderedCopy {
+  kFirst,  // What a consumer that ignores repeated event_ids sees.
+  kLast,   // The copies of the last run republished from the cursor.
+};
+
 // Checks that the topic holds every event of the log (at least once), with
-// key and headers, and that each stream's events, keeping the first copy of
-// each event_id, come in stream-version order. Returns the number of
+// key and headers, and that each stream's events, taking the `ordered` copy
+// of each event_id, come in stream-version order. Returns the number of
 // duplicate copies.
-inline size_t ExpectTopicHoldsLog(
-    const std::vector<ConsumedMessage>& messages,
-    const std::vector<eventstore::Envelope>& log) {
-  absl::flat_hash_set<std::string> seen;
+inline size_t ExpectTopicHoldsLog(const std::vector<ConsumedMessage>& messages,
+                                  const std::vector<eventstore::Envelope>& log,
+                                  OrderedCopy ordered = OrderedCopy::kFirst) {
+  absl::flat_hash_map<std::string, size_t> chosen;  // event_id -> index
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const auto [it, inserted] =
+        chosen.emplace(messages[i].envelope.event_id(), i);
+    if (!inserted && ordered == OrderedCopy::kLast) it->second = i;
+  }
   absl::flat_hash_map<std::string, uint64_t> last_version;
-  size_t duplicates = 0;
-  for (const ConsumedMessage& message : messages) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const ConsumedMessage& message = messages[i];
     const eventstore::Envelope& event = message.envelope;
     EXPECT_EQ(message.key, event.stream());
     EXPECT_EQ(message.event_id_header, event.event_id());
     EXPECT_EQ(message.type_header, event.type());
-    if (!seen.insert(event.event_id()).second) {
-      ++duplicates;
-      continue;
-    }
+    if (chosen[event.event_id()] != i) continue;
     uint64_t& last = last_version[event.stream()];
     EXPECT_EQ(event.stream_version(), last + 1)
         << "stream " << event.stream() << " out of order at position "
         << event.global_position();
     last = event.stream_version();
   }
-  EXPECT_EQ(seen.size(), log.size()) << "events missing from the topic";
+  EXPECT_EQ(chosen.size(), log.size()) << "events missing from the topic";
   for (const eventstore::Envelope& event : log) {
-    EXPECT_TRUE(seen.contains(event.event_id()))
+    EXPECT_TRUE(chosen.contains(event.event_id()))
         << "position " << event.global_position() << " never published";
   }
-  return duplicates;
+  return messages.size() - chosen.size();
 }
 
 // A fixture with a store in a scratch directory and a mock cluster.
