@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
+#include "bench_flags.h"
 #include "crm/eventstore/event_store.h"
 #include "eventstore_bench.h"
 #include "eventstore_workload.h"
@@ -36,37 +37,21 @@ void AddEventstoreFlags(CLI::App& command, EventstoreBenchFlags& flags) {
                   "Duration of each append measurement (and of its ceiling)")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
-  command
-      .add_option("--payload-bytes", flags.payload_bytes,
-                  "Random payload bytes per event")
-      ->check(CLI::Range(size_t{1}, size_t{512} << 10))
-      ->capture_default_str();
+  AddPayloadBytesFlag(command, flags.payload_bytes);
   command
       .add_option("--events-per-append", flags.events_per_append,
                   "Events per append in the append_batch scenario")
       ->check(CLI::Range(size_t{1}, size_t{10'000}))
       ->capture_default_str();
-  command
-      .add_option("--events", flags.events,
-                  "Events in the read, catch-up and recovery stores")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
-      ->capture_default_str();
-  command
-      .add_option("--streams", flags.streams,
-                  "Streams the events are spread over (Zipf, s = 1)")
-      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
-      ->capture_default_str();
+  AddEventsFlag(command, flags.events,
+                "Events in the read, catch-up and recovery stores");
+  AddStreamsFlag(command, flags.streams);
   command
       .add_option("--page-events", flags.page_events,
                   "Events per ReadAll page and per subscription batch")
       ->check(CLI::Range(size_t{1}, size_t{10'000}))
       ->capture_default_str();
-  command
-      .add_option("--dir", flags.dir,
-                  "Existing directory to create the scratch directory in "
-                  "(default $TMPDIR or /tmp); the scratch directory is "
-                  "removed at exit")
-      ->check(CLI::ExistingDirectory);
+  AddScratchDirFlag(command, flags.dir);
   command
       .add_option("--log-column-family", flags.log_column_family,
                   "The store's log column family, scanned for the read "

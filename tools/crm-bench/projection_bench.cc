@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench_flags.h"
 #include "crm/base/status_macros.h"
 #include "crm/projection/projection.h"
 #include "eventstore_bench.h"
@@ -69,29 +70,15 @@ absl::StatusOr<double> ReadAllRate(const eventstore::EventStore& store,
 }  // namespace
 
 void AddProjectionFlags(CLI::App& command, ProjectionBenchFlags& flags) {
-  command.add_option("--events", flags.events, "Events in the log")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
-      ->capture_default_str();
-  command
-      .add_option("--streams", flags.streams,
-                  "Streams the events are spread over (Zipf, s = 1)")
-      ->check(CLI::Range(size_t{1}, size_t{10'000'000}))
-      ->capture_default_str();
-  command
-      .add_option("--payload-bytes", flags.payload_bytes,
-                  "Random payload bytes per event")
-      ->check(CLI::Range(size_t{1}, size_t{512 * 1024}))
-      ->capture_default_str();
+  AddEventsFlag(command, flags.events, "Events in the log");
+  AddStreamsFlag(command, flags.streams);
+  AddPayloadBytesFlag(command, flags.payload_bytes);
   command
       .add_option("--batch-events", flags.batch_events,
                   "Events per projection batch and per ReadAll page")
       ->check(CLI::Range(size_t{1}, size_t{10'000}))
       ->capture_default_str();
-  command
-      .add_option("--dir", flags.dir,
-                  "Existing directory to create the scratch directory in "
-                  "(default $TMPDIR or /tmp)")
-      ->check(CLI::ExistingDirectory);
+  AddScratchDirFlag(command, flags.dir);
 }
 
 absl::Status RunProjectionBench(const ProjectionBenchFlags& flags,
