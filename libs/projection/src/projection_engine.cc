@@ -111,7 +111,6 @@ class Engine final : public ProjectionEngine {
     for (auto& [name, entry] : entries_) {
       if (entry.runner.joinable()) entry.runner.join();
     }
-    absl::MutexLock lock(&mu_);
     DropRetired();
   }
 
@@ -141,8 +140,8 @@ class Engine final : public ProjectionEngine {
   // Serves the target once it has caught up with the log.
   absl::Status MaybeServe(Entry& entry);
   void Fail(Entry& entry, absl::Status error);
-  // Drops retired versions no view uses any more.
-  void DropRetired() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Drops retired versions no view uses any more (the I/O outside mu_).
+  void DropRetired() ABSL_LOCKS_EXCLUDED(mu_);
   const Entry* Find(std::string_view name) const;
 
   EventStore& store_;
@@ -284,9 +283,9 @@ absl::Status Engine::ApplyBatch(Entry& entry,
 absl::Status Engine::MaybeServe(Entry& entry) {
   const uint64_t log_position = store_.LastPosition();
   const bool caught_up = entry.target->position >= log_position;
+  DropRetired();
   {
     absl::MutexLock lock(&mu_);
-    DropRetired();
     if (entry.serving == entry.target) {
       entry.state =
           caught_up ? ProjectionState::kLive : ProjectionState::kCatchingUp;
@@ -299,10 +298,12 @@ absl::Status Engine::MaybeServe(Entry& entry) {
   batch.Put(catalog_, ServingKey(entry.projection->name()),
             std::to_string(entry.target->number));
   RETURN_IF_ERROR(store_.Write(batch));
-  absl::MutexLock lock(&mu_);
-  if (entry.serving != nullptr) retired_.push_back(std::move(entry.serving));
-  entry.serving = entry.target;
-  entry.state = ProjectionState::kLive;
+  {
+    absl::MutexLock lock(&mu_);
+    if (entry.serving != nullptr) retired_.push_back(std::move(entry.serving));
+    entry.serving = entry.target;
+    entry.state = ProjectionState::kLive;
+  }
   DropRetired();
   return absl::OkStatus();
 }
@@ -314,12 +315,21 @@ void Engine::Fail(Entry& entry, absl::Status error) {
 }
 
 void Engine::DropRetired() {
-  std::erase_if(retired_, [this](const std::shared_ptr<Version>& version) {
-    if (version.use_count() > 1) return false;  // A view still reads it.
+  std::vector<std::shared_ptr<Version>> unused;
+  {
+    absl::MutexLock lock(&mu_);
+    // A retired version is no entry's `serving` any more, so no new view can
+    // take it: once only retired_ holds it, it stays unused.
+    std::erase_if(retired_, [&unused](std::shared_ptr<Version>& version) {
+      if (version.use_count() > 1) return false;  // A view still reads it.
+      unused.push_back(std::move(version));
+      return true;
+    });
+  }
+  for (const std::shared_ptr<Version>& version : unused) {
     // A failed drop leaves the family for the next start to drop.
     store_.DropColumnFamily(version->family_name).IgnoreError();
-    return true;
-  });
+  }
 }
 
 const Engine::Entry* Engine::Find(std::string_view name) const {

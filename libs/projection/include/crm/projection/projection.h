@@ -104,7 +104,9 @@ class Projection {
 
 // A consistent, read-only view of the serving version of a projection: a
 // RocksDB snapshot, so every read of one view sees the same state. Cheap to
-// create; hold it only for the reads of one request. Thread-safe.
+// create; hold it only for the reads of one request (it pins the snapshot
+// and, after a swap, the old version's column family). Thread-safe.
+// REQUIRES: released before the engine and the store are destroyed.
 class ProjectionView {
  public:
   virtual ~ProjectionView() = default;
