@@ -25,6 +25,12 @@ using eventstore::Envelope;
 // that failed, and before retrying a produce call that failed.
 constexpr absl::Duration kRetryBackoff = absl::Seconds(1);
 
+// How often, at most, the cursor is stored while events keep being
+// acknowledged. Each store is a synced write that shares the disk with the
+// service's appends; a cursor that lags only means a few more duplicates
+// after a crash, which consumers drop by event_id.
+constexpr absl::Duration kCursorStoreInterval = absl::Milliseconds(100);
+
 bool ValidServiceName(const std::string& service) {
   if (service.empty() || service.size() > 64) return false;
   for (char c : service) {
@@ -176,7 +182,7 @@ class OutboxRelayImpl final : public OutboxRelay {
       const bool blocked =
           !ProduceBatch() || acked_.size() >= options_.max_in_flight;
       rd_kafka_poll(producer_.get(), blocked ? 50 : 0);
-      PersistCursor();
+      PersistCursor(/*force=*/false);
       char reason[512] = {0};
       const rd_kafka_resp_err_t fatal =
           rd_kafka_fatal_error(producer_.get(), reason, sizeof(reason));
@@ -273,8 +279,10 @@ class OutboxRelayImpl final : public OutboxRelay {
     return true;
   }
 
-  // Moves the cursor over the acknowledged prefix and stores it.
-  void PersistCursor() {
+  // Moves the cursor over the acknowledged prefix and stores it, at most
+  // every kCursorStoreInterval unless `force`, or when the relay has caught
+  // up with the events it produced (so Flush returns promptly).
+  void PersistCursor(bool force) {
     while (!acked_.empty() && acked_.front()) {
       acked_.pop_front();
       ++acked_cursor_;
@@ -283,6 +291,12 @@ class OutboxRelayImpl final : public OutboxRelay {
       absl::MutexLock lock(&mu_);
       if (acked_cursor_ == cursor_) return;
     }
+    const absl::Time now = absl::Now();
+    if (!force && !acked_.empty() &&
+        now - last_cursor_store_ < kCursorStoreInterval) {
+      return;
+    }
+    last_cursor_store_ = now;
     absl::Status stored = cursor_store_.Store(acked_cursor_);
     if (!stored.ok()) {
       RecordError(std::move(stored));  // Stored again on the next round.
@@ -295,7 +309,7 @@ class OutboxRelayImpl final : public OutboxRelay {
   // Drops the producer and everything not acknowledged; the next round
   // produces again from the cursor.
   void ResetProducer() {
-    PersistCursor();
+    PersistCursor(/*force=*/true);
     DestroyProducer();
     acked_.clear();
     subscription_.reset();
@@ -321,7 +335,7 @@ class OutboxRelayImpl final : public OutboxRelay {
       rd_kafka_flush(producer_.get(),
                      static_cast<int>(
                          absl::ToInt64Milliseconds(options_.shutdown_timeout)));
-      PersistCursor();
+      PersistCursor(/*force=*/true);
     }
     DestroyProducer();
     subscription_.reset();
@@ -342,6 +356,7 @@ class OutboxRelayImpl final : public OutboxRelay {
   // acked_cursor_ + 1 + i, true once Kafka acknowledged it.
   std::deque<bool> acked_;
   uint64_t acked_cursor_ = 0;
+  absl::Time last_cursor_store_ = absl::InfinitePast();
   bool reset_needed_ = false;
   bool discarding_ = false;  // Ignore delivery reports while destroying.
   std::thread thread_;
