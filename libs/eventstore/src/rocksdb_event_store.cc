@@ -92,8 +92,8 @@ class RequestExpiryFilter final : public rocksdb::CompactionFilter {
 // Refuses a batch for Write() that touches the store's own families.
 class ForeignFamilyCheck final : public rocksdb::WriteBatch::Handler {
  public:
-  explicit ForeignFamilyCheck(absl::flat_hash_set<uint32_t> own)
-      : own_(std::move(own)) {}
+  explicit ForeignFamilyCheck(const absl::flat_hash_set<uint32_t>& own)
+      : own_(own) {}
   rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice&,
                         const rocksdb::Slice&) override {
     return Check(id);
@@ -118,7 +118,7 @@ class ForeignFamilyCheck final : public rocksdb::WriteBatch::Handler {
     return own_.contains(id) ? rocksdb::Status::InvalidArgument("own family")
                              : rocksdb::Status::OK();
   }
-  absl::flat_hash_set<uint32_t> own_;
+  const absl::flat_hash_set<uint32_t>& own_;
 };
 
 absl::Status ValidateOptions(const EventStore::Options& options) {
@@ -296,6 +296,11 @@ absl::Status RocksDbEventStore::OpenDb() {
     }
   }
 
+  for (rocksdb::ColumnFamilyHandle* handle :
+       {log_, stream_index_, streams_, stream_metadata_, snapshots_, requests_,
+        db_->DefaultColumnFamily()}) {
+    own_family_ids_.insert(handle->GetID());
+  }
   families_lock.Release();
 
   // Written last, so its presence means the store is fully initialised.
@@ -640,13 +645,7 @@ absl::StatusOr<v1::StreamRecord> RocksDbEventStore::HeadOf(
 }
 
 absl::Status RocksDbEventStore::Write(rocksdb::WriteBatch& batch) {
-  absl::flat_hash_set<uint32_t> own;
-  for (rocksdb::ColumnFamilyHandle* handle :
-       {log_, stream_index_, streams_, stream_metadata_, snapshots_, requests_,
-        db_->DefaultColumnFamily()}) {
-    own.insert(handle->GetID());
-  }
-  ForeignFamilyCheck check(std::move(own));
+  ForeignFamilyCheck check(own_family_ids_);
   if (!batch.Iterate(&check).ok()) {
     return absl::InvalidArgumentError(
         "event store: Write() was given a batch that writes to the store's "

@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "append_request.h"
 #include "crm/eventstore/event_store.h"
@@ -148,6 +149,8 @@ class RocksDbEventStore final : public EventStore {
   rocksdb::ColumnFamilyHandle* requests_ = nullptr;
   absl::flat_hash_map<std::string, rocksdb::ColumnFamilyHandle*> extra_
       ABSL_GUARDED_BY(families_mu_);
+  // IDs of the store's own families, which Write() refuses. Set on open.
+  absl::flat_hash_set<uint32_t> own_family_ids_;
 
   absl::Mutex queue_mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(queue_mu_);
