@@ -199,6 +199,7 @@ absl::Status RocksDbEventStore::OpenDb() {
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options_.create_if_missing;
   db_options.create_missing_column_families = false;
+  if (options_.env != nullptr) db_options.env = options_.env;
   // Replays the WAL up to the first torn record: after a crash the store
   // holds every synced write and nothing after a torn one.
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;

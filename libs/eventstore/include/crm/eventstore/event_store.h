@@ -53,6 +53,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -231,6 +232,10 @@ class EventStore {
 
     // See CommitHook. Default: none.
     CommitHook commit_hook;
+
+    // The RocksDB environment (files, threads). Default (nullptr): the
+    // process's. For fault-injection tests. REQUIRES: outlives the store.
+    rocksdb::Env* env = nullptr;
   };
 
   // Opens (or creates) the store at options.path.
