@@ -1,6 +1,7 @@
 #include "kafka_producer.h"
 
 #include <utility>
+#include <vector>
 
 #include "crm/base/status_macros.h"
 #include "fmt/format.h"
@@ -52,25 +53,11 @@ bool AllowedOverride(const std::string& property, const std::string& value) {
   return true;
 }
 
-absl::Status Set(rd_kafka_conf_t* conf, const std::string& property,
-                 const std::string& value) {
-  char errstr[512] = {0};
-  return KafkaConfResultToStatus(
-      rd_kafka_conf_set(conf, property.c_str(), value.c_str(), errstr,
-                        sizeof(errstr)),
-      property, errstr);
-}
-
 }  // namespace
 
 absl::Status CheckProducerConfig(
     const std::map<std::string, std::string>& config) {
-  auto bootstrap = config.find("bootstrap.servers");
-  if (bootstrap == config.end() || bootstrap->second.empty()) {
-    return absl::InvalidArgumentError(
-        "kafka_config has no bootstrap.servers; set it to the Kafka cluster's "
-        "host:port list (crm-dev-broker prints one for local runs)");
-  }
+  RETURN_IF_ERROR(CheckBootstrapServers(config));
   for (const auto& [property, value] : config) {
     if (!AllowedOverride(property, value)) {
       return absl::InvalidArgumentError(fmt::format(
@@ -87,45 +74,25 @@ absl::StatusOr<ProducerPtr> NewIdempotentProducer(
     const std::map<std::string, std::string>& config,
     const ProducerCallbacks& callbacks) {
   RETURN_IF_ERROR(CheckProducerConfig(config));
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  absl::Status status = absl::OkStatus();
-  for (const auto& [property, value] : Defaults()) {
-    if (status.ok()) status = Set(conf, property, value);
-  }
-  for (const auto& [property, value] : Forced()) {
-    if (status.ok()) status = Set(conf, property, value);
-  }
-  for (const auto& [property, value] : config) {
-    if (status.ok()) status = Set(conf, property, value);
-  }
-  if (!status.ok()) {
-    rd_kafka_conf_destroy(conf);
-    return status;
-  }
-  rd_kafka_conf_set_opaque(conf, callbacks.opaque);
+  ASSIGN_OR_RETURN(KafkaConfPtr conf,
+                   NewKafkaConf({&Defaults(), &Forced(), &config}));
+  rd_kafka_conf_set_opaque(conf.get(), callbacks.opaque);
   if (callbacks.on_delivery != nullptr) {
-    rd_kafka_conf_set_dr_msg_cb(conf, callbacks.on_delivery);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), callbacks.on_delivery);
   }
   if (callbacks.on_error != nullptr) {
-    rd_kafka_conf_set_error_cb(conf, callbacks.on_error);
+    rd_kafka_conf_set_error_cb(conf.get(), callbacks.on_error);
   }
-  char errstr[512] = {0};
-  // On success rd_kafka_new owns conf; on failure it is still ours.
-  rd_kafka_t* producer =
-      rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (producer == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(fmt::format(
-        "cannot create the Kafka producer: {}; fix kafka_config", errstr));
-  }
-  return ProducerPtr(producer);
+  return NewKafkaClient(RD_KAFKA_PRODUCER, std::move(conf),
+                        "the Kafka producer");
 }
 
-rd_kafka_resp_err_t ProduceEvent(rd_kafka_t* producer, const std::string& topic,
-                                 std::string_view key, std::string_view value,
-                                 std::string_view event_id,
-                                 std::string_view type, void* opaque) {
-  rd_kafka_vu_t fields[7] = {};
+rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
+                                   const std::string& topic,
+                                   std::string_view key, std::string_view value,
+                                   std::span<const MessageHeader> headers,
+                                   void* opaque) {
+  std::vector<rd_kafka_vu_t> fields(5 + headers.size());
   fields[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   fields[0].u.cstr = topic.c_str();
   fields[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -134,18 +101,28 @@ rd_kafka_resp_err_t ProduceEvent(rd_kafka_t* producer, const std::string& topic,
   fields[2].u.mem = {const_cast<char*>(value.data()), value.size()};
   fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
   fields[3].u.i = RD_KAFKA_MSG_F_COPY;
-  fields[4].vtype = RD_KAFKA_VTYPE_HEADER;
-  fields[4].u.header = {"event_id", event_id.data(),
-                        static_cast<ssize_t>(event_id.size())};
-  fields[5].vtype = RD_KAFKA_VTYPE_HEADER;
-  fields[5].u.header = {"type", type.data(), static_cast<ssize_t>(type.size())};
-  fields[6].vtype = RD_KAFKA_VTYPE_OPAQUE;
-  fields[6].u.ptr = opaque;
-  rd_kafka_error_t* error = rd_kafka_produceva(producer, fields, 7);
+  fields[4].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  fields[4].u.ptr = opaque;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    rd_kafka_vu_t& field = fields[5 + i];
+    field.vtype = RD_KAFKA_VTYPE_HEADER;
+    field.u.header = {headers[i].name, headers[i].value.data(),
+                      static_cast<ssize_t>(headers[i].value.size())};
+  }
+  rd_kafka_error_t* error =
+      rd_kafka_produceva(producer, fields.data(), fields.size());
   if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);
   return code;
+}
+
+rd_kafka_resp_err_t ProduceEvent(rd_kafka_t* producer, const std::string& topic,
+                                 std::string_view key, std::string_view value,
+                                 std::string_view event_id,
+                                 std::string_view type, void* opaque) {
+  const MessageHeader headers[] = {{"event_id", event_id}, {"type", type}};
+  return ProduceMessage(producer, topic, key, value, headers, opaque);
 }
 
 }  // namespace crm::bus

@@ -6,18 +6,17 @@
 
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kafka_client.h"
 
 namespace crm::bus {
 
-struct ProducerDeleter {
-  void operator()(rd_kafka_t* producer) const { rd_kafka_destroy(producer); }
-};
-using ProducerPtr = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
+using ProducerPtr = KafkaClientPtr;
 
 // Callbacks served by rd_kafka_poll / rd_kafka_flush on the calling thread,
 // each given `opaque`.
@@ -41,10 +40,22 @@ absl::StatusOr<ProducerPtr> NewIdempotentProducer(
     const std::map<std::string, std::string>& config,
     const ProducerCallbacks& callbacks);
 
-// Produces one message to `topic` (the payload is copied), with headers
-// `event_id` and `type`, and `opaque` handed to the delivery callback.
+struct MessageHeader {
+  const char* name;
+  std::string_view value;
+};
+
+// Produces one message to `topic` (key, value and headers are copied), with
+// `opaque` handed to the delivery callback.
 // Uses rd_kafka_produceva: the RD_KAFKA_V_* macros of rd_kafka_producev are
 // GNU statement expressions, refused by clang with -Wpedantic -Werror.
+rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
+                                   const std::string& topic,
+                                   std::string_view key, std::string_view value,
+                                   std::span<const MessageHeader> headers,
+                                   void* opaque);
+
+// An event: headers `event_id` and `type` (docs/kafka-message.md).
 rd_kafka_resp_err_t ProduceEvent(rd_kafka_t* producer, const std::string& topic,
                                  std::string_view key, std::string_view value,
                                  std::string_view event_id,

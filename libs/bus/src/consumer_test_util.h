@@ -1,0 +1,205 @@
+// Test helpers for consumers: a handler that folds events into per-stream
+// versions (and refuses any out-of-order or repeated event), and a fixture
+// with a publishing store, a consuming store and either bus. Test-only.
+#pragma once
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/synchronization/mutex.h"
+#include "crm/base/status_macros.h"
+#include "crm/bus/bus.h"
+#include "crm/bus/consumer.h"
+#include "crm/eventstore/event_store.h"
+#include "crm/testing/status_matchers.h"
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "kafka_test_util.h"
+#include "rocksdb/db.h"
+#include "store_test_util.h"
+
+namespace crm::bus::test_util {
+
+constexpr char kSourceService[] = "sales";
+constexpr char kSourceTopic[] = "crm.sales.events.v1";
+constexpr char kConsumerService[] = "contact";
+constexpr char kDeadLetterTopic[] = "crm.contact.dlq.v1";
+constexpr int kSourcePartitions = 4;
+
+// Stores, per stream, the last stream_version applied ("v/<stream>"), and
+// the number of events applied ("total"). An event that is not the next
+// version of its stream is refused (so a repeated or reordered event is
+// caught), as is one whose event_id is poisoned.
+class VersionHandler final : public EventHandler {
+ public:
+  explicit VersionHandler(rocksdb::ColumnFamilyHandle& family)
+      : family_(family) {}
+
+  absl::Status Handle(const Envelope& event, const EventOrigin&,
+                      HandlerBatch& batch) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++attempts_[event.event_id()];
+      if (poisoned_.contains(event.event_id()) ||
+          poisoned_.contains(event.stream())) {
+        return absl::InternalError(
+            fmt::format("event {} is poisoned", event.event_id()));
+      }
+      if (fail_first_attempts_ > 0 && attempts_[event.event_id()] == 1) {
+        --fail_first_attempts_;
+        batch.Put(family_, "garbage/" + event.event_id(), "x");
+        return absl::UnavailableError("a transient failure");
+      }
+    }
+    const std::string key = "v/" + event.stream();
+    ASSIGN_OR_RETURN(std::optional<std::string> last, batch.Get(family_, key));
+    uint64_t last_version = 0;
+    if (last.has_value() && !absl::SimpleAtoi(*last, &last_version)) {
+      return absl::DataLossError("bad version");
+    }
+    if (event.stream_version() != last_version + 1) {
+      return absl::FailedPreconditionError(
+          fmt::format("stream {} got version {} after {}", event.stream(),
+                      event.stream_version(), last_version));
+    }
+    batch.Put(family_, key, std::to_string(event.stream_version()));
+    ASSIGN_OR_RETURN(std::optional<std::string> total,
+                     batch.Get(family_, "total"));
+    uint64_t count = 0;
+    if (total.has_value() && !absl::SimpleAtoi(*total, &count)) {
+      return absl::DataLossError("bad total");
+    }
+    batch.Put(family_, "total", std::to_string(count + 1));
+    return absl::OkStatus();
+  }
+
+  // Fails every attempt at the event `event_id`, or at every event of the
+  // stream of that name.
+  void Poison(const std::string& event_id) {
+    absl::MutexLock lock(&mu_);
+    poisoned_.insert(event_id);
+  }
+  void Cure() {
+    absl::MutexLock lock(&mu_);
+    poisoned_.clear();
+  }
+  void FailFirstAttempts(int count) {
+    absl::MutexLock lock(&mu_);
+    fail_first_attempts_ = count;
+  }
+  int attempts(const std::string& event_id) const {
+    absl::MutexLock lock(&mu_);
+    auto it = attempts_.find(event_id);
+    return it == attempts_.end() ? 0 : it->second;
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle& family_;
+  mutable absl::Mutex mu_;
+  std::set<std::string> poisoned_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> attempts_ ABSL_GUARDED_BY(mu_);
+  int fail_first_attempts_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Reads the handler's column family: stream -> last version, and the total.
+struct HandlerState {
+  std::map<std::string, uint64_t> versions;
+  uint64_t total = 0;
+  bool garbage = false;  // Writes of failed attempts leaked.
+};
+
+inline HandlerState ReadHandlerState(eventstore::EventStore& store,
+                                     rocksdb::ColumnFamilyHandle& family) {
+  HandlerState state;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db().NewIterator(rocksdb::ReadOptions(), &family));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString();
+    const std::string value = it->value().ToString();
+    uint64_t number = 0;
+    if (key.starts_with("garbage/")) {
+      state.garbage = true;
+    } else if (key == "total") {
+      EXPECT_TRUE(absl::SimpleAtoi(value, &number));
+      state.total = number;
+    } else if (key.starts_with("v/")) {
+      EXPECT_TRUE(absl::SimpleAtoi(value, &number));
+      state.versions[key.substr(2)] = number;
+    }
+  }
+  EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+  return state;
+}
+
+// The state the handler must reach from `log` when every event is applied
+// exactly once (`except_streams` excluded).
+inline HandlerState ExpectedState(
+    const std::vector<Envelope>& log,
+    const std::set<std::string>& except_streams = {}) {
+  HandlerState state;
+  for (const Envelope& event : log) {
+    if (except_streams.contains(event.stream())) continue;
+    state.versions[event.stream()] = event.stream_version();
+    ++state.total;
+  }
+  return state;
+}
+
+inline void ExpectSameState(const HandlerState& actual,
+                            const HandlerState& expected) {
+  EXPECT_EQ(actual.versions, expected.versions);
+  EXPECT_EQ(actual.total, expected.total);
+  EXPECT_FALSE(actual.garbage) << "a failed attempt's writes were committed";
+}
+
+// Appends one event to each of `streams`, `rounds` times (so each stream
+// gets `rounds` versions), in round-robin order.
+inline void AppendRounds(eventstore::EventStore& store, int streams, int rounds,
+                         int first_stream = 0) {
+  for (int round = 0; round < rounds; ++round) {
+    for (int s = first_stream; s < first_stream + streams; ++s) {
+      Envelope event;
+      event.set_type("crm.sales.v1.QuoteSent");
+      event.set_payload(fmt::format("quote {} of account {}", round, s));
+      ASSERT_THAT(store.Append(fmt::format("quote-{}", s),
+                               eventstore::ExpectedVersion::Any(), {event}),
+                  ::crm::testing::IsOk());
+    }
+  }
+}
+
+inline std::map<std::string, std::string> TestKafkaConfig(
+    const std::string& bootstrap) {
+  std::map<std::string, std::string> config = {
+      {"bootstrap.servers", bootstrap},
+      {"linger.ms", "1"},
+      // A restarted member gets its partitions in seconds, not after the
+      // default 45 s (TOOLING.md).
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
+      {"log_level", "3"},
+  };
+  if (const char* debug = std::getenv("CRM_BUS_TEST_KAFKA_DEBUG")) {
+    config["debug"] = debug;
+  }
+  return config;
+}
+
+inline std::unique_ptr<eventstore::EventStore> OpenTestStore(
+    const std::filesystem::path& path) {
+  eventstore::EventStore::Options options;
+  options.path = path.string();
+  options.sync = false;
+  absl::StatusOr<std::unique_ptr<eventstore::EventStore>> store =
+      eventstore::EventStore::Open(options);
+  EXPECT_THAT(store, ::crm::testing::IsOk());
+  return store.ok() ? *std::move(store) : nullptr;
+}
+
+}  // namespace crm::bus::test_util
