@@ -24,79 +24,12 @@ using test_util::ReadHandlerState;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 
-enum class Transport { kEmbedded, kKafka };
+using test_util::Transport;
 
-class ConsumerTest : public ::testing::TestWithParam<Transport> {
+class ConsumerTest : public test_util::BusTest,
+                     public ::testing::WithParamInterface<Transport> {
  protected:
-  ConsumerTest() : dir_("consumer") {}
-
-  void SetUp() override {
-    publisher_store_ = test_util::OpenTestStore(dir_.path() / "sales");
-    consumer_store_ = test_util::OpenTestStore(dir_.path() / "contact");
-    ASSERT_NE(publisher_store_, nullptr);
-    ASSERT_NE(consumer_store_, nullptr);
-    ASSERT_OK_AND_ASSIGN(family_,
-                         consumer_store_->CreateColumnFamily("contact_quotes"));
-    handler_ = std::make_unique<test_util::VersionHandler>(*family_);
-    if (GetParam() == Transport::kKafka) {
-      cluster_ = std::make_unique<test_util::MockCluster>(
-          3, test_util::kSourceTopic, test_util::kSourcePartitions);
-      ASSERT_EQ(rd_kafka_mock_topic_create(cluster_->cluster(),
-                                           test_util::kDeadLetterTopic, 1, 3),
-                RD_KAFKA_RESP_ERR_NO_ERROR);
-      bus_ = NewKafkaBus(test_util::TestKafkaConfig(cluster_->bootstrap()));
-    } else {
-      bus_ = NewEmbeddedBus();
-    }
-    ASSERT_OK_AND_ASSIGN(
-        publisher_,
-        bus_->StartPublisher(*publisher_store_, test_util::kSourceService));
-  }
-
-  void TearDown() override {
-    consumer_.reset();
-    publisher_.reset();
-    bus_.reset();
-    cluster_.reset();
-  }
-
-  ConsumerOptions Options() const {
-    ConsumerOptions options;
-    options.service = test_util::kConsumerService;
-    options.purpose = "quotes";
-    options.sources = {test_util::kSourceService};
-    options.retry_backoff = absl::Milliseconds(5);
-    return options;
-  }
-
-  void StartConsumer() {
-    ASSERT_OK_AND_ASSIGN(
-        consumer_, bus_->StartConsumer(*consumer_store_, *handler_, Options()));
-  }
-
-  // Publishes everything appended so far and waits until the consumer has
-  // consumed it.
-  void Sync() {
-    ASSERT_THAT(publisher_->Flush(absl::Seconds(20)), IsOk());
-    ASSERT_THAT(consumer_->WaitUntilCaughtUp(absl::Seconds(30)), IsOk());
-  }
-
-  std::vector<Envelope> Log() {
-    absl::StatusOr<std::vector<Envelope>> log =
-        eventstore::test_util::ReadWholeLog(*publisher_store_);
-    EXPECT_THAT(log, IsOk());
-    return log.ok() ? *std::move(log) : std::vector<Envelope>{};
-  }
-
-  eventstore::test_util::ScratchDir dir_;
-  std::unique_ptr<eventstore::EventStore> publisher_store_;
-  std::unique_ptr<eventstore::EventStore> consumer_store_;
-  rocksdb::ColumnFamilyHandle* family_ = nullptr;
-  std::unique_ptr<test_util::VersionHandler> handler_;
-  std::unique_ptr<test_util::MockCluster> cluster_;
-  std::unique_ptr<Bus> bus_;
-  std::unique_ptr<Publisher> publisher_;
-  std::unique_ptr<Consumer> consumer_;
+  ConsumerTest() : BusTest(GetParam()) {}
 };
 
 TEST_P(ConsumerTest, AppliesEveryEventOnceInStreamOrder) {

@@ -33,15 +33,15 @@ constexpr char kDeadLetterTopic[] = "crm.contact.dlq.v1";
 constexpr int kSourcePartitions = 4;
 
 // Stores, per stream, the last stream_version applied ("v/<stream>"), and
-// the number of events applied ("total"). An event that is not the next
-// version of its stream is refused (so a repeated or reordered event is
-// caught), as is one whose event_id is poisoned.
+// the number of events applied ("total/<topic>/<partition>"). An event that is
+// not the next version of its stream is refused (so a repeated or reordered
+// event is caught), as is one whose event_id is poisoned.
 class VersionHandler final : public EventHandler {
  public:
   explicit VersionHandler(rocksdb::ColumnFamilyHandle& family)
       : family_(family) {}
 
-  absl::Status Handle(const Envelope& event, const EventOrigin&,
+  absl::Status Handle(const Envelope& event, const EventOrigin& origin,
                       HandlerBatch& batch) override {
     {
       absl::MutexLock lock(&mu_);
@@ -69,13 +69,17 @@ class VersionHandler final : public EventHandler {
                       event.stream_version(), last_version));
     }
     batch.Put(family_, key, std::to_string(event.stream_version()));
+    // One counter per partition: two members of a group never write the
+    // same one.
+    const std::string total_key =
+        fmt::format("total/{}/{}", origin.topic, origin.partition);
     ASSIGN_OR_RETURN(std::optional<std::string> total,
-                     batch.Get(family_, "total"));
+                     batch.Get(family_, total_key));
     uint64_t count = 0;
     if (total.has_value() && !absl::SimpleAtoi(*total, &count)) {
       return absl::DataLossError("bad total");
     }
-    batch.Put(family_, "total", std::to_string(count + 1));
+    batch.Put(family_, total_key, std::to_string(count + 1));
     return absl::OkStatus();
   }
 
@@ -125,9 +129,9 @@ inline HandlerState ReadHandlerState(eventstore::EventStore& store,
     uint64_t number = 0;
     if (key.starts_with("garbage/")) {
       state.garbage = true;
-    } else if (key == "total") {
+    } else if (key.starts_with("total/")) {
       EXPECT_TRUE(absl::SimpleAtoi(value, &number));
-      state.total = number;
+      state.total += number;
     } else if (key.starts_with("v/")) {
       EXPECT_TRUE(absl::SimpleAtoi(value, &number));
       state.versions[key.substr(2)] = number;
@@ -201,5 +205,84 @@ inline std::unique_ptr<eventstore::EventStore> OpenTestStore(
   EXPECT_THAT(store, ::crm::testing::IsOk());
   return store.ok() ? *std::move(store) : nullptr;
 }
+
+enum class Transport { kEmbedded, kKafka };
+
+// A publishing store ("sales") and a consuming store ("contact") with the
+// handler's column family, on either bus.
+class BusTest : public ::testing::Test {
+ protected:
+  explicit BusTest(Transport transport)
+      : transport_(transport), dir_("consumer") {}
+
+  void SetUp() override {
+    publisher_store_ = OpenTestStore(dir_.path() / "sales");
+    consumer_store_ = OpenTestStore(dir_.path() / "contact");
+    ASSERT_NE(publisher_store_, nullptr);
+    ASSERT_NE(consumer_store_, nullptr);
+    ASSERT_OK_AND_ASSIGN(family_,
+                         consumer_store_->CreateColumnFamily("contact_quotes"));
+    handler_ = std::make_unique<VersionHandler>(*family_);
+    if (transport_ == Transport::kKafka) {
+      cluster_ =
+          std::make_unique<MockCluster>(3, kSourceTopic, kSourcePartitions);
+      ASSERT_EQ(rd_kafka_mock_topic_create(cluster_->cluster(),
+                                           kDeadLetterTopic, 1, 3),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+      bus_ = NewKafkaBus(TestKafkaConfig(cluster_->bootstrap()));
+    } else {
+      bus_ = NewEmbeddedBus();
+    }
+    ASSERT_OK_AND_ASSIGN(
+        publisher_, bus_->StartPublisher(*publisher_store_, kSourceService));
+  }
+
+  void TearDown() override {
+    consumer_.reset();
+    publisher_.reset();
+    bus_.reset();
+    cluster_.reset();
+  }
+
+  ConsumerOptions Options() const {
+    ConsumerOptions options;
+    options.service = kConsumerService;
+    options.purpose = "quotes";
+    options.sources = {kSourceService};
+    options.retry_backoff = absl::Milliseconds(5);
+    return options;
+  }
+
+  void StartConsumer() {
+    ASSERT_OK_AND_ASSIGN(
+        consumer_, bus_->StartConsumer(*consumer_store_, *handler_, Options()));
+  }
+
+  // Publishes everything appended so far and waits until the consumer has
+  // consumed it.
+  void Sync() {
+    ASSERT_THAT(publisher_->Flush(absl::Seconds(20)), ::crm::testing::IsOk());
+    ASSERT_THAT(consumer_->WaitUntilCaughtUp(absl::Seconds(30)),
+                ::crm::testing::IsOk());
+  }
+
+  std::vector<Envelope> Log() {
+    absl::StatusOr<std::vector<Envelope>> log =
+        eventstore::test_util::ReadWholeLog(*publisher_store_);
+    EXPECT_THAT(log, ::crm::testing::IsOk());
+    return log.ok() ? *std::move(log) : std::vector<Envelope>{};
+  }
+
+  const Transport transport_;
+  eventstore::test_util::ScratchDir dir_;
+  std::unique_ptr<eventstore::EventStore> publisher_store_;
+  std::unique_ptr<eventstore::EventStore> consumer_store_;
+  rocksdb::ColumnFamilyHandle* family_ = nullptr;
+  std::unique_ptr<VersionHandler> handler_;
+  std::unique_ptr<MockCluster> cluster_;
+  std::unique_ptr<Bus> bus_;
+  std::unique_ptr<Publisher> publisher_;
+  std::unique_ptr<Consumer> consumer_;
+};
 
 }  // namespace crm::bus::test_util

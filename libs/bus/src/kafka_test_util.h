@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -67,8 +68,29 @@ struct ConsumedMessage {
   std::string key;
   std::string event_id_header;
   std::string type_header;
+  std::map<std::string, std::string> headers;  // Every header (last wins).
   common::v1::EventEnvelope envelope;
 };
+
+inline std::map<std::string, std::string> AllHeaders(
+    const rd_kafka_message_t* message) {
+  std::map<std::string, std::string> all;
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(message, &headers) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return all;
+  }
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
+       RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    all[name] = std::string(static_cast<const char*>(value), size);
+  }
+  return all;
+}
 
 inline std::string Header(const rd_kafka_message_t* message, const char* name) {
   rd_kafka_headers_t* headers = nullptr;
@@ -137,6 +159,7 @@ inline std::vector<ConsumedMessage> ReadTopic(
       }
       consumed.event_id_header = Header(message, "event_id");
       consumed.type_header = Header(message, "type");
+      consumed.headers = AllHeaders(message);
       EXPECT_TRUE(consumed.envelope.ParseFromArray(
           message->payload, static_cast<int>(message->len)));
       unique.insert(consumed.envelope.event_id());
