@@ -55,13 +55,15 @@ function(crm_cc_test)
                        DISCOVERY_TIMEOUT 60)
 endfunction()
 
-# crm_proto_library(NAME name PROTOS a.proto ... [DEPS ...])
+# crm_proto_library(NAME name PROTOS a.proto ... [GRPC] [DEPS ...])
 # Generates C++ for the given protos into one static library. Call it from
 # the CMakeLists.txt at the protos' import root (the directory their import
 # paths start from), with paths relative to it. Generated code is built
-# without our warning flags.
+# without our warning flags. GRPC also generates the services' gRPC code
+# (<name>.grpc.pb.h: stubs and Service / CallbackService base classes) into
+# the same library, which then links gRPC::grpc++.
 function(crm_proto_library)
-  cmake_parse_arguments(ARG "" "NAME" "PROTOS;DEPS;IMPORT_DIRS" ${ARGN})
+  cmake_parse_arguments(ARG "GRPC" "NAME" "PROTOS;DEPS;IMPORT_DIRS" ${ARGN})
   add_library(${ARG_NAME} ${ARG_PROTOS})
   target_link_libraries(${ARG_NAME} PUBLIC protobuf::libprotobuf ${ARG_DEPS})
   set(out ${CMAKE_CURRENT_BINARY_DIR}/gen)
@@ -70,5 +72,13 @@ function(crm_proto_library)
   protobuf_generate(TARGET ${ARG_NAME} LANGUAGE cpp
                     IMPORT_DIRS ${CMAKE_CURRENT_SOURCE_DIR} ${ARG_IMPORT_DIRS}
                     PROTOC_OUT_DIR ${out})
+  if(ARG_GRPC)
+    target_link_libraries(${ARG_NAME} PUBLIC gRPC::grpc++)
+    protobuf_generate(TARGET ${ARG_NAME} LANGUAGE grpc
+                      GENERATE_EXTENSIONS .grpc.pb.h .grpc.pb.cc
+                      PLUGIN "protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>"
+                      IMPORT_DIRS ${CMAKE_CURRENT_SOURCE_DIR} ${ARG_IMPORT_DIRS}
+                      PROTOC_OUT_DIR ${out})
+  endif()
   add_library(crm::${ARG_NAME} ALIAS ${ARG_NAME})
 endfunction()

@@ -10,6 +10,7 @@ packages=(
   libabsl-dev libssl-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
+  libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev libspdlog-dev
 )
 
 missing=()
