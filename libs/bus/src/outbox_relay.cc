@@ -230,8 +230,12 @@ class OutboxRelayImpl final : public OutboxRelay {
     return true;
   }
 
+  // Reads the next events into batch_, reusing the memory of the envelopes
+  // it holds (NextInto parses into them). Clearing batch_ first would free
+  // and reallocate every envelope and its strings on each read: with it,
+  // malloc and free took a third of the relay thread's CPU in `crm-bench
+  // relay`, without it a quarter.
   void ReadBatch() {
-    batch_.clear();
     next_index_ = 0;
     const absl::Duration wait =
         acked_.empty() ? absl::Milliseconds(100) : absl::Milliseconds(10);
