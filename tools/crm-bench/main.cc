@@ -6,6 +6,7 @@
 //   crm-bench eventstore --json
 //   crm-bench eventstore --scenario append_concurrent --writers 64
 //   crm-bench projection --json
+//   crm-bench relay --json
 #include <cstdio>
 
 #include "CLI/App.hpp"
@@ -14,6 +15,7 @@
 #include "bench_report.h"
 #include "eventstore_bench.h"
 #include "projection_bench.h"
+#include "relay_bench.h"
 #include "run_control.h"
 
 int main(int argc, char** argv) {
@@ -42,6 +44,14 @@ int main(int argc, char** argv) {
                        "nothing else");
   crm::bench::ProjectionBenchFlags projection_flags;
   crm::bench::AddProjectionFlags(*projection, projection_flags);
+
+  CLI::App* relay = app.add_subcommand(
+      "relay", "Outbox relay to a mock Kafka cluster, next to a bare producer");
+  relay->add_flag("--json", json,
+                  "Print one JSON object per result on stdout and nothing "
+                  "else");
+  crm::bench::RelayBenchFlags relay_flags;
+  crm::bench::AddRelayFlags(*relay, relay_flags);
 
   // The recovery scenario's child process; not for direct use.
   CLI::App* fill = app.add_subcommand(crm::bench::kFillCommand,
@@ -73,6 +83,14 @@ int main(int argc, char** argv) {
         crm::bench::RunProjectionBench(projection_flags, reporter);
     if (!status.ok()) {
       crm::bench::Log("projection: %s", status.ToString());
+      return 1;
+    }
+  }
+  if (relay->parsed()) {
+    const absl::Status status =
+        crm::bench::RunRelayBench(relay_flags, reporter);
+    if (!status.ok()) {
+      crm::bench::Log("relay: %s", status.ToString());
       return 1;
     }
   }
