@@ -16,7 +16,7 @@ fi
 
 echo "== lock annotations (tsa preset: clang -Wthread-safety)" >&2
 cmake --preset tsa >/dev/null
-cmake --build --preset tsa -j "$(nproc)" --target eventstore projection bus
+cmake --build --preset tsa -j "$(nproc)" --target eventstore projection bus server
 
 echo "== build (dev preset)" >&2
 cmake --preset dev >/dev/null
