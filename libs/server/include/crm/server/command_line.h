@@ -110,7 +110,6 @@ class CommandLine {
   ServerSettings settings_;
   ServerConfig config_;
   std::vector<std::string> secret_flags_;
-  std::vector<std::string> flags_given_;  // Options named on the command line.
   bool help_requested_ = false;
 };
 
