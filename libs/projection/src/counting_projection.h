@@ -1,5 +1,6 @@
 // A projection for tests: counts events per stream ("count/<stream>") and in
 // total ("total"), and keeps each stream's last payload ("last/<stream>").
+// Named "counts" unless told otherwise.
 // Counting makes a double-applied or skipped event visible. Test-only.
 #pragma once
 
@@ -22,10 +23,14 @@ class CountingProjection final : public Projection {
   // payload is `fail_on` when that is not empty.
   explicit CountingProjection(uint32_t version,
                               std::atomic<int>* applied = nullptr,
-                              std::string fail_on = "")
-      : version_(version), applied_(applied), fail_on_(std::move(fail_on)) {}
+                              std::string fail_on = "",
+                              std::string name = "counts")
+      : version_(version),
+        applied_(applied),
+        fail_on_(std::move(fail_on)),
+        name_(std::move(name)) {}
 
-  std::string name() const override { return "counts"; }
+  std::string name() const override { return name_; }
   uint32_t version() const override { return version_; }
 
   absl::Status Apply(const Envelope& event, ProjectionWriter& writer) override {
@@ -50,6 +55,7 @@ class CountingProjection final : public Projection {
   uint32_t version_;
   std::atomic<int>* applied_;
   std::string fail_on_;
+  std::string name_;
 };
 
 }  // namespace crm::projection::test_util

@@ -1,8 +1,10 @@
 // The child process of projection_crash_test.cc: opens the store, runs the
 // projection engine with test_util::CountingProjection and appends events as
-// fast as it can, until the parent kills it with SIGKILL.
+// fast as it can, until the parent kills it with SIGKILL. It prints
+// "started" on stdout once the engine runs.
 //
-// Usage: projection_crash_child <store path>
+// Usage: projection_crash_child <store path> [<version> <build batch bytes>]
+// (default: version 1, and the engine's default build batch)
 //
 // It never returns; on an error it prints it to stderr and exits with 2.
 #include <signal.h>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "counting_projection.h"
 #include "crm/eventstore/event_store.h"
@@ -28,8 +31,18 @@ namespace {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: projection_crash_child <store path>" << std::endl;
+  uint32_t version = 1;
+  crm::projection::ProjectionEngine::Options engine_options;
+  // Small batches: many checkpoints, so kills land between and inside them.
+  engine_options.batch_events = 16;
+  engine_options.poll_interval = absl::Milliseconds(5);
+  if ((argc != 2 && argc != 4) ||
+      (argc == 4 &&
+       (!absl::SimpleAtoi(argv[2], &version) ||
+        !absl::SimpleAtoi(argv[3], &engine_options.build_batch_bytes)))) {
+    std::cerr << "usage: projection_crash_child <store path> [<version> "
+                 "<build batch bytes>]"
+              << std::endl;
     return 2;
   }
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // Never outlive the test.
@@ -39,12 +52,12 @@ int main(int argc, char** argv) {
   if (!store.ok()) Fail(store.status().ToString());
   std::vector<std::unique_ptr<crm::projection::Projection>> projections;
   projections.push_back(
-      std::make_unique<crm::projection::test_util::CountingProjection>(1));
-  // Small batches: many checkpoints, so kills land between and inside them.
+      std::make_unique<crm::projection::test_util::CountingProjection>(
+          version));
   auto engine = crm::projection::ProjectionEngine::Start(
-      **store, std::move(projections),
-      {.batch_events = 16, .poll_interval = absl::Milliseconds(5)});
+      **store, std::move(projections), engine_options);
   if (!engine.ok()) Fail(engine.status().ToString());
+  std::cout << "started" << std::endl;  // The parent may wait for this.
   for (uint64_t i = 0;; ++i) {
     crm::eventstore::Envelope event;
     event.set_type("test.Happened");

@@ -2,9 +2,12 @@
 // while it appends; the test kills it with SIGKILL at random moments, ten
 // times, then lets the projection catch up and checks that every event of
 // the log was applied exactly once and that the state equals a rebuild from
-// the whole log. The child is its own binary (projection_crash_child.cc),
+// the whole log. A second test kills the child while it rebuilds a new
+// version beside a serving one, staging several reads per commit. The child
+// is its own binary (projection_crash_child.cc),
 // started with fork + exec: a plain fork would inherit RocksDB's thread
 // pools as memory only and could deadlock.
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,41 +43,84 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
  protected:
   ProjectionCrashTest() : StoreTest("projection_crash") {}
 
-  // Runs the child for `run_ms`, then kills it and reaps it.
-  void RunAndKillChild(int run_ms) {
+  // Runs the child for `run_ms`, then kills it and reaps it. With
+  // `after_start`, run_ms counts from when the child's engine has started
+  // (at most 60 s later). `version` and `build_batch_bytes` are passed on
+  // when version is not 0.
+  void RunAndKillChild(int run_ms, uint32_t version = 0,
+                       size_t build_batch_bytes = 0, bool after_start = false) {
     std::string path = StorePath();
     std::string binary = CRM_PROJECTION_CRASH_CHILD;
-    char* argv[] = {binary.data(), path.data(), nullptr};
+    std::string version_arg = absl::StrCat(version);
+    std::string bytes_arg = absl::StrCat(build_batch_bytes);
+    char* argv[] = {binary.data(), path.data(),
+                    version == 0 ? nullptr : version_arg.data(),
+                    bytes_arg.data(), nullptr};
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
       execv(binary.c_str(), argv);
       _exit(127);
     }
+    close(out[1]);
+    bool started = false;
+    if (after_start) {
+      pollfd ready = {.fd = out[0], .events = POLLIN, .revents = 0};
+      char byte = 0;
+      started = poll(&ready, 1, 60'000) == 1 && read(out[0], &byte, 1) == 1;
+    }
     absl::SleepFor(absl::Milliseconds(run_ms));  // The random kill moment.
     kill(pid, SIGKILL);
+    close(out[0]);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
         << "the child ended by itself (status " << status
         << "); see its stderr above";
+    if (after_start) {
+      ASSERT_TRUE(started) << "the child did not start";
+    }
   }
 
-  // The checkpoint of counts v1, read without running the engine.
-  uint64_t Checkpoint() {
+  // A catalog entry, read without running the engine ("" when missing).
+  std::string CatalogValue(const std::string& key) {
     auto catalog = store_->ColumnFamily("projection_catalog");
-    if (!catalog.ok()) return 0;
     std::string value;
-    if (!store_->db()
-             .Get(rocksdb::ReadOptions(), *catalog, "checkpoint/counts/1",
-                  &value)
-             .ok() ||
-        value.size() != 8) {
-      return 0;
+    if (!catalog.ok() ||
+        !store_->db().Get(rocksdb::ReadOptions(), *catalog, key, &value).ok()) {
+      return "";
     }
+    return value;
+  }
+
+  // The checkpoint of counts `version` (the local log's: a position).
+  uint64_t Checkpoint(uint32_t version = 1) {
+    const std::string value =
+        CatalogValue(absl::StrCat("checkpoint/counts/", version));
+    if (value.size() != 8) return 0;
     uint64_t position = 0;
     for (char c : value) position = (position << 8) | static_cast<uint8_t>(c);
     return position;
+  }
+
+  // Checks the state of counts against the log: the total, and each of
+  // `streams` streams ("s0" ...) counted exactly once per event.
+  void ExpectCountsMatchTheLog(const ProjectionEngine& engine, int streams) {
+    const std::map<std::string, std::string> state = Dump(engine);
+    EXPECT_EQ(state.at("total"), absl::StrCat(store_->LastPosition()));
+    for (int s = 0; s < streams; ++s) {
+      const std::string stream = absl::StrCat("s", s);
+      ASSERT_OK_AND_ASSIGN(eventstore::StreamInfo info,
+                           store_->GetStreamInfo(stream));
+      ASSERT_TRUE(state.contains("count/" + stream)) << stream;
+      EXPECT_EQ(state.at("count/" + stream), absl::StrCat(info.last_version))
+          << stream;
+    }
   }
 
   std::map<std::string, std::string> Dump(const ProjectionEngine& engine) {
@@ -84,7 +130,7 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
     if (!view.ok()) return entries;
     std::string after;
     for (int page = 0; page < 10'000; ++page) {
-      auto scanned = (*view)->Scan("", after, 500);
+      auto scanned = (*view)->Scan("", after, 1000);
       if (!scanned.ok() || scanned->empty()) break;
       for (auto& [key, value] : *scanned) entries[key] = value;
       after = scanned->back().first;
@@ -106,7 +152,9 @@ TEST_F(ProjectionCrashTest, KilledRunnerLeavesEveryEventAppliedExactlyOnce) {
   store_.reset();
 
   std::mt19937 random(std::random_device{}());
-  std::uniform_int_distribution<int> run_ms(150, 500);
+  // From the fork: some kills land before the engine runs (the child takes
+  // a few hundred ms to start under the sanitizers), most while it works.
+  std::uniform_int_distribution<int> run_ms(150, 1000);
   int killed_mid_work = 0;
   for (int round = 0; round < kRounds; ++round) {
     SCOPED_TRACE(absl::StrCat("round ", round));
@@ -152,6 +200,73 @@ TEST_F(ProjectionCrashTest, KilledRunnerLeavesEveryEventAppliedExactlyOnce) {
   }
   ASSERT_EQ(engine->Status().at(0).serving_version, 2u);
   EXPECT_EQ(Dump(*engine), incremental);
+}
+
+TEST_F(ProjectionCrashTest, KilledRebuildResumesAndSwapsOnlyWhenComplete) {
+  // Many streams, so that the rebuild's staged writes grow and it commits
+  // every few reads rather than once at the end.
+  constexpr int kSeed = 40'000;
+  constexpr int kStreams = 2000;
+  constexpr size_t kBuildBatchBytes = 32 << 10;
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  for (int append = 0; append < kSeed / 10; ++append) {
+    std::vector<Envelope> events(10);
+    for (Envelope& event : events) {
+      event.set_type("test.Happened");
+      event.set_payload(absl::StrCat("seed-", append));
+    }
+    ASSERT_THAT(store_->Append(absl::StrCat("s", append % kStreams),
+                               eventstore::ExpectedVersion::Any(), events),
+                ::crm::testing::IsOk());
+  }
+  {
+    std::vector<std::unique_ptr<Projection>> version1;
+    version1.push_back(std::make_unique<CountingProjection>(1));
+    ASSERT_OK_AND_ASSIGN(auto engine,
+                         ProjectionEngine::Start(*store_, std::move(version1)));
+    ASSERT_THAT(engine->WaitForPosition("counts", kSeed, absl::Seconds(120)),
+                ::crm::testing::IsOk());
+  }
+  // Reopening replays the log's WAL into table files once, here, rather
+  // than in each child (which would be killed before it opened).
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  store_.reset();
+
+  // The child rebuilds version 2 beside version 1 and appends meanwhile.
+  std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> run_ms(50, 500);
+  int killed_mid_rebuild = 0;
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    ASSERT_NO_FATAL_FAILURE(RunAndKillChild(run_ms(random), /*version=*/2,
+                                            kBuildBatchBytes,
+                                            /*after_start=*/true));
+    ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+    const std::string serving = CatalogValue("serving/counts");
+    const uint64_t checkpoint = Checkpoint(2);
+    if (serving == "1" && checkpoint > 0) ++killed_mid_rebuild;
+    // Version 2 serves only once it has read the whole log of its start.
+    if (serving == "2") {
+      EXPECT_GE(checkpoint, static_cast<uint64_t>(kSeed));
+    }
+    store_.reset();
+  }
+  EXPECT_GT(killed_mid_rebuild, 0);
+
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  std::vector<std::unique_ptr<Projection>> version2;
+  version2.push_back(std::make_unique<CountingProjection>(2));
+  ASSERT_OK_AND_ASSIGN(auto engine,
+                       ProjectionEngine::Start(*store_, std::move(version2)));
+  for (int i = 0; i < 12'000 && engine->Status().at(0).serving_version != 2;
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(engine->Status().at(0).serving_version, 2u);
+  ASSERT_THAT(engine->WaitForPosition("counts", store_->LastPosition(),
+                                      absl::Seconds(60)),
+              ::crm::testing::IsOk());
+  ExpectCountsMatchTheLog(*engine, kStreams);
 }
 
 }  // namespace

@@ -1,33 +1,45 @@
-// ProjectionEngine: one runner thread per projection, following the log from
-// the checkpoint of the version it builds (see projection.h). Storage:
+// ProjectionEngine: one runner thread per projection, following its source
+// from the checkpoint of the version it builds (see projection.h). Storage:
 //
 //   column family projection_catalog:
 //     "serving/<name>"              -> the serving version, decimal text
-//     "checkpoint/<name>/<version>" -> applied-up-to global position, u64 BE
+//     "checkpoint/<name>/<version>" -> the source's opaque checkpoint (for
+//                                      the local log: global position, u64 BE)
+//     "position/<name>/<version>"   -> the source position the state
+//                                      reflects, u64 BE (absent in stores
+//                                      written before sources were
+//                                      pluggable: then the checkpoint is it)
 //   column family proj_<name>_v<version>: that version's state
 //
-// A checkpoint commits in the same WriteBatch as the state it covers.
+// A checkpoint and position commit in the same WriteBatch as the state they
+// cover.
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/numbers.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/synchronization/mutex.h"
 #include "crm/base/status_macros.h"
 #include "crm/eventstore/event_store.h"
+#include "crm/projection/event_feed.h"
 #include "crm/projection/projection.h"
 #include "fmt/format.h"
 #include "projection_storage.h"
+#include "read_ahead_feed.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
+#include "staged_writes.h"
 
 namespace crm::projection {
 namespace {
 
 using eventstore::EventStore;
-using eventstore::Subscription;
+
+constexpr absl::Duration kFirstRetryDelay = absl::Milliseconds(10);
 
 // One version of a projection with its column family. Shared by the engine
 // and the views reading it, so a retired version is dropped only once no
@@ -36,7 +48,40 @@ struct Version {
   uint32_t number = 0;
   std::string family_name;
   rocksdb::ColumnFamilyHandle* family = nullptr;  // Owned by the store.
+  // The source position of the committed state; written under the engine's
+  // mutex (WaitForPosition waits on it).
   std::atomic<uint64_t> position{0};
+  // The committed checkpoint. Read at start, then only by the runner.
+  std::string checkpoint;
+};
+
+// The projection names that live engines run, per store: two engines on one
+// store must not run the same projection.
+class NameRegistry {
+ public:
+  static NameRegistry& Get() {
+    static NameRegistry* registry = new NameRegistry();
+    return *registry;
+  }
+  absl::Status Claim(const rocksdb::DB* db, const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    if (!claimed_.emplace(db, name).second) {
+      return absl::FailedPreconditionError(fmt::format(
+          "projection '{}' already runs in another engine on this store; "
+          "give each projection of a store a unique name",
+          name));
+    }
+    return absl::OkStatus();
+  }
+  void Release(const rocksdb::DB* db, const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    claimed_.erase({db, name});
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::pair<const rocksdb::DB*, std::string>> claimed_
+      ABSL_GUARDED_BY(mu_);
 };
 
 class View final : public ProjectionView {
@@ -98,20 +143,29 @@ class View final : public ProjectionView {
 class Engine final : public ProjectionEngine {
  public:
   Engine(EventStore& store, Options options)
-      : store_(store), db_(store.db()), options_(options) {}
+      : store_(store),
+        db_(store.db()),
+        options_(std::move(options)),
+        source_(options_.source != nullptr
+                    ? options_.source
+                    : std::shared_ptr<EventSource>(LocalLogSource(store))),
+        source_name_(source_->Describe()) {}
 
   ~Engine() override {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
       for (auto& [name, entry] : entries_) {
-        if (entry.subscription != nullptr) entry.subscription->Cancel();
+        if (entry.feed != nullptr) entry.feed->Cancel();
       }
     }
     for (auto& [name, entry] : entries_) {
       if (entry.runner.joinable()) entry.runner.join();
     }
     DropRetired();
+    for (const std::string& name : claimed_) {
+      NameRegistry::Get().Release(&db_, name);
+    }
   }
 
   absl::Status Init(std::vector<std::unique_ptr<Projection>> projections);
@@ -129,31 +183,54 @@ class Engine final : public ProjectionEngine {
     std::shared_ptr<Version> target;   // The code's version, being applied.
     ProjectionState state = ProjectionState::kBuilding;
     absl::Status error;
-    Subscription* subscription = nullptr;  // Owned by the runner.
+    uint64_t source_end = 0;    // The feed's Position() + Lag() last seen.
+    EventFeed* feed = nullptr;  // Owned by the runner.
     std::thread runner;
+  };
+
+  // What a runner has applied and not committed yet.
+  struct Pending {
+    StagedWrites writes;
+    size_t events = 0;
+    std::string checkpoint;
+    uint64_t position = 0;
   };
 
   absl::StatusOr<std::shared_ptr<Version>> OpenVersion(const std::string& name,
                                                        uint32_t number);
   void Run(Entry& entry);
-  absl::Status ApplyBatch(Entry& entry, const std::vector<Envelope>& batch);
-  // Serves the target once it has caught up with the log.
-  absl::Status MaybeServe(Entry& entry);
-  void Fail(Entry& entry, absl::Status error);
+  // Follows the source until an error that fails the version, or a stop.
+  absl::Status Follow(Entry& entry);
+  absl::StatusOr<std::unique_ptr<EventFeed>> OpenFeed(Entry& entry);
+  // Records a transient source error and waits `delay` (then doubled, up to
+  // the limit). False when the engine stops meanwhile.
+  bool WaitToRetry(Entry& entry, const absl::Status& error,
+                   absl::Duration& delay);
+  void NoteFeed(Entry& entry, const EventFeed& feed);
+  absl::Status Apply(Entry& entry, const std::vector<Envelope>& events,
+                     StagedWrites& writes);
+  absl::Status Commit(Entry& entry, Pending& pending);
+  // Serves the target once it has caught up with the source.
+  absl::Status MaybeServe(Entry& entry, const EventFeed& feed);
   // Drops retired versions no view uses any more (the I/O outside mu_).
   void DropRetired() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status DropVersion(const std::string& name, uint32_t number);
   const Entry* Find(std::string_view name) const;
 
   EventStore& store_;
   rocksdb::DB& db_;
   const Options options_;
+  const std::shared_ptr<EventSource> source_;
+  const std::string source_name_;
   rocksdb::ColumnFamilyHandle* catalog_ = nullptr;
+  std::vector<std::string> claimed_;  // Names held in the NameRegistry.
 
   mutable absl::Mutex mu_;
   // Filled by Init before any runner starts; then only the fields of each
   // entry change, under mu_ (except `projection` and `runner`).
   std::map<std::string, Entry, std::less<>> entries_;
-  std::vector<std::shared_ptr<Version>> retired_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::shared_ptr<Version>>> retired_
+      ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -162,17 +239,27 @@ absl::StatusOr<std::shared_ptr<Version>> Engine::OpenVersion(
   auto version = std::make_shared<Version>();
   version->number = number;
   version->family_name = FamilyName(name, number);
+  const bool existed = store_.ColumnFamily(version->family_name).ok();
+  if (!existed) {
+    // A version dropped earlier (say, before a rollback to it) starts over:
+    // its old checkpoint does not describe the new, empty family.
+    rocksdb::WriteBatch reset;
+    reset.Delete(catalog_, CheckpointKey(name, number));
+    reset.Delete(catalog_, PositionKey(name, number));
+    RETURN_IF_ERROR(store_.Write(reset));
+  }
   ASSIGN_OR_RETURN(version->family,
                    store_.CreateColumnFamily(version->family_name));
-  ASSIGN_OR_RETURN(uint64_t position,
+  ASSIGN_OR_RETURN(version->checkpoint,
                    ReadCheckpoint(db_, *catalog_, name, number));
+  ASSIGN_OR_RETURN(uint64_t position,
+                   ReadPosition(db_, *catalog_, name, number));
   version->position = position;
   return version;
 }
 
 absl::Status Engine::Init(
     std::vector<std::unique_ptr<Projection>> projections) {
-  ASSIGN_OR_RETURN(catalog_, store_.CreateColumnFamily(kCatalogFamily));
   for (std::unique_ptr<Projection>& projection : projections) {
     const std::string name = projection->name();
     RETURN_IF_ERROR(ValidateProjection(name, projection->version()));
@@ -183,17 +270,26 @@ absl::Status Engine::Init(
     Entry& entry = entries_[name];
     entry.projection = std::move(projection);
   }
+  for (const auto& [name, entry] : entries_) {
+    RETURN_IF_ERROR(NameRegistry::Get().Claim(&db_, name));
+    claimed_.push_back(name);
+  }
+  ASSIGN_OR_RETURN(catalog_, store_.CreateColumnFamily(kCatalogFamily));
   for (auto& [name, entry] : entries_) {
     const uint32_t target = entry.projection->version();
+    const bool target_existed =
+        store_.ColumnFamily(FamilyName(name, target)).ok();
     ASSIGN_OR_RETURN(entry.target, OpenVersion(name, target));
+    entry.source_end = entry.target->position;
     ASSIGN_OR_RETURN(std::optional<uint32_t> serving,
                      ReadServingVersion(db_, *catalog_, name));
-    if (serving == target) {
+    if (serving == target && target_existed) {
       entry.serving = entry.target;
       entry.state = ProjectionState::kCatchingUp;
     } else if (serving.has_value() &&
                store_.ColumnFamily(FamilyName(name, *serving)).ok()) {
       // The old version keeps serving, frozen, until the new one caught up.
+      // (A serving version whose family is gone is built again, unserved.)
       ASSIGN_OR_RETURN(entry.serving, OpenVersion(name, *serving));
     }
     // Versions that neither serve nor build are left from an earlier swap.
@@ -204,7 +300,7 @@ absl::Status Engine::Init(
           (entry.serving && number == entry.serving->number)) {
         continue;
       }
-      RETURN_IF_ERROR(store_.DropColumnFamily(FamilyName(name, number)));
+      RETURN_IF_ERROR(DropVersion(name, number));
     }
   }
   for (auto& [name, entry] : entries_) {
@@ -215,36 +311,125 @@ absl::Status Engine::Init(
 }
 
 void Engine::Run(Entry& entry) {
-  const uint64_t from = entry.target->position + 1;
-  absl::StatusOr<std::unique_ptr<Subscription>> subscription =
-      store_.SubscribeToAll(from, {.max_batch_events = options_.batch_events});
-  if (!subscription.ok()) return Fail(entry, subscription.status());
-  {
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    entry.subscription = subscription->get();
-  }
-  std::vector<Envelope> batch;
-  absl::Status status = MaybeServe(entry);
-  while (status.ok()) {
-    status = (*subscription)->NextInto(options_.poll_interval, batch);
-    if (!status.ok()) break;
-    if (!batch.empty()) status = ApplyBatch(entry, batch);
-    if (status.ok()) status = MaybeServe(entry);
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    entry.subscription = nullptr;
-    if (stopping_) return;
-  }
-  Fail(entry, status);
+  absl::Status status = Follow(entry);
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  entry.state = ProjectionState::kFailed;
+  entry.error = std::move(status);
 }
 
-absl::Status Engine::ApplyBatch(Entry& entry,
-                                const std::vector<Envelope>& batch) {
-  Version& target = *entry.target;
-  ProjectionWriter writer(db_, *target.family);
-  for (const Envelope& event : batch) {
+absl::StatusOr<std::unique_ptr<EventFeed>> Engine::OpenFeed(Entry& entry) {
+  absl::Duration delay = kFirstRetryDelay;
+  for (;;) {
+    absl::StatusOr<std::unique_ptr<EventFeed>> feed =
+        source_->Open(entry.target->checkpoint);
+    if (feed.ok() && options_.read_ahead) {
+      return std::make_unique<ReadAheadFeed>(
+          std::move(*feed), options_.poll_interval, options_.batch_events);
+    }
+    if (feed.ok()) return feed;
+    if (!absl::IsUnavailable(feed.status())) {
+      return absl::Status(
+          feed.status().code(),
+          fmt::format("projection '{}' version {} cannot open {} at its "
+                      "checkpoint: {}",
+                      entry.projection->name(), entry.target->number,
+                      source_name_, std::string(feed.status().message())));
+    }
+    if (!WaitToRetry(entry, feed.status(), delay)) {
+      return absl::CancelledError("the engine is stopping");
+    }
+  }
+}
+
+absl::Status Engine::Follow(Entry& entry) {
+  ASSIGN_OR_RETURN(std::unique_ptr<EventFeed> feed, OpenFeed(entry));
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::CancelledError("the engine is stopping");
+    entry.feed = feed.get();
+  }
+  // Before the feed is destroyed, so the destructor never cancels it after.
+  absl::Cleanup forget_feed = [this, &entry] {
+    absl::MutexLock lock(&mu_);
+    entry.feed = nullptr;
+  };
+  NoteFeed(entry, *feed);
+  RETURN_IF_ERROR(MaybeServe(entry, *feed));
+  Pending pending;
+  std::vector<Envelope> events;
+  std::string checkpoint;
+  absl::Duration delay = kFirstRetryDelay;
+  for (;;) {
+    absl::Status read = feed->Next(options_.poll_interval,
+                                   options_.batch_events, events, checkpoint);
+    if (absl::IsUnavailable(read)) {
+      // What was applied stays good: commit it before waiting.
+      if (pending.events > 0) RETURN_IF_ERROR(Commit(entry, pending));
+      if (!WaitToRetry(entry, read, delay)) return read;
+      continue;
+    }
+    if (!read.ok()) {
+      // A stop: keep what was applied (the next engine need not redo it).
+      if (absl::IsCancelled(read) && pending.events > 0) {
+        RETURN_IF_ERROR(Commit(entry, pending));
+      }
+      return absl::Status(
+          read.code(),
+          fmt::format("projection '{}' version {} cannot read "
+                      "{}: {}",
+                      entry.projection->name(), entry.target->number,
+                      source_name_, std::string(read.message())));
+    }
+    delay = kFirstRetryDelay;
+    NoteFeed(entry, *feed);
+    if (!events.empty()) {
+      RETURN_IF_ERROR(Apply(entry, events, pending.writes));
+      pending.events += events.size();
+      pending.checkpoint = checkpoint;
+      pending.position = feed->Position();
+    }
+    if (pending.events == 0) {
+      RETURN_IF_ERROR(MaybeServe(entry, *feed));
+      continue;
+    }
+    // A serving version commits every read, so reads see new events at
+    // once. One that is being built serves nothing yet: it stages the
+    // writes of many reads and commits them together.
+    const bool serving = entry.serving == entry.target;  // Runner's field.
+    if (serving || events.empty() || feed->CaughtUp() ||
+        pending.writes.bytes() >= options_.build_batch_bytes) {
+      RETURN_IF_ERROR(Commit(entry, pending));
+      RETURN_IF_ERROR(MaybeServe(entry, *feed));
+    }
+  }
+}
+
+bool Engine::WaitToRetry(Entry& entry, const absl::Status& error,
+                         absl::Duration& delay) {
+  absl::Status shown(
+      error.code(),
+      fmt::format("cannot read {} (retrying in {}): {}", source_name_,
+                  absl::FormatDuration(delay), std::string(error.message())));
+  absl::MutexLock lock(&mu_);
+  entry.error = std::move(shown);
+  if (entry.serving == entry.target) entry.state = ProjectionState::kCatchingUp;
+  mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
+  delay = std::min(delay * 2, options_.max_retry_delay);
+  return !stopping_;
+}
+
+void Engine::NoteFeed(Entry& entry, const EventFeed& feed) {
+  const uint64_t end = feed.Position() + feed.Lag();
+  absl::MutexLock lock(&mu_);
+  entry.source_end = end;
+  if (entry.state != ProjectionState::kFailed) entry.error = absl::OkStatus();
+}
+
+absl::Status Engine::Apply(Entry& entry, const std::vector<Envelope>& events,
+                           StagedWrites& writes) {
+  StagingWriter writer(db_, *entry.target->family, writes);
+  for (const Envelope& event : events) {
     absl::Status applied = entry.projection->Apply(event, writer);
     if (!applied.ok()) {
       return absl::Status(
@@ -252,37 +437,38 @@ absl::Status Engine::ApplyBatch(Entry& entry,
           fmt::format("projection '{}' version {} failed to apply the event "
                       "at global position {} (type {}): {}; fix the "
                       "projection and restart",
-                      entry.projection->name(), target.number,
+                      entry.projection->name(), entry.target->number,
                       event.global_position(), event.type(),
                       std::string(applied.message())));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Commit(Entry& entry, Pending& pending) {
+  Version& target = *entry.target;
+  const std::string& name = entry.projection->name();
   // Only the last write of each key reaches RocksDB, in key order: a batch
   // of events often updates the same (hot) keys many times, memtable
   // inserts are most of a rebuild's cost, and sorted inserts are the
   // cheapest.
-  rocksdb::WriteBatch coalesced;
-  for (const auto& [key, value] : writer.writes()) {
-    if (value.has_value()) {
-      coalesced.Put(target.family, key, *value);
-    } else {
-      coalesced.Delete(target.family, key);
-    }
-  }
-  const uint64_t position = batch.back().global_position();
-  coalesced.Put(catalog_,
-                CheckpointKey(entry.projection->name(), target.number),
-                EncodeCheckpoint(position));
-  RETURN_IF_ERROR(store_.Write(coalesced));
-  target.position = position;
-  // Releasing mu_ re-evaluates the conditions of WaitForPosition.
+  rocksdb::WriteBatch batch;
+  pending.writes.AppendTo(batch, target.family);
+  batch.Put(catalog_, CheckpointKey(name, target.number), pending.checkpoint);
+  batch.Put(catalog_, PositionKey(name, target.number),
+            EncodeCheckpoint(pending.position));
+  RETURN_IF_ERROR(store_.Write(batch));
+  pending.writes.Clear();
+  pending.events = 0;
+  target.checkpoint = pending.checkpoint;
+  // Under mu_: WaitForPosition's condition reads it.
   absl::MutexLock lock(&mu_);
+  target.position = pending.position;
   return absl::OkStatus();
 }
 
-absl::Status Engine::MaybeServe(Entry& entry) {
-  const uint64_t log_position = store_.LastPosition();
-  const bool caught_up = entry.target->position >= log_position;
+absl::Status Engine::MaybeServe(Entry& entry, const EventFeed& feed) {
+  const bool caught_up = feed.CaughtUp();
   DropRetired();
   {
     absl::MutexLock lock(&mu_);
@@ -300,7 +486,9 @@ absl::Status Engine::MaybeServe(Entry& entry) {
   RETURN_IF_ERROR(store_.Write(batch));
   {
     absl::MutexLock lock(&mu_);
-    if (entry.serving != nullptr) retired_.push_back(std::move(entry.serving));
+    if (entry.serving != nullptr) {
+      retired_.emplace_back(entry.projection->name(), std::move(entry.serving));
+    }
     entry.serving = entry.target;
     entry.state = ProjectionState::kLive;
   }
@@ -308,28 +496,32 @@ absl::Status Engine::MaybeServe(Entry& entry) {
   return absl::OkStatus();
 }
 
-void Engine::Fail(Entry& entry, absl::Status error) {
-  absl::MutexLock lock(&mu_);
-  entry.state = ProjectionState::kFailed;
-  entry.error = std::move(error);
-}
-
 void Engine::DropRetired() {
-  std::vector<std::shared_ptr<Version>> unused;
+  std::vector<std::pair<std::string, std::shared_ptr<Version>>> unused;
   {
     absl::MutexLock lock(&mu_);
     // A retired version is no entry's `serving` any more, so no new view can
     // take it: once only retired_ holds it, it stays unused.
-    std::erase_if(retired_, [&unused](std::shared_ptr<Version>& version) {
-      if (version.use_count() > 1) return false;  // A view still reads it.
-      unused.push_back(std::move(version));
+    std::erase_if(retired_, [&unused](auto& retired) {
+      if (retired.second.use_count() > 1) return false;  // A view reads it.
+      unused.push_back(std::move(retired));
       return true;
     });
   }
-  for (const std::shared_ptr<Version>& version : unused) {
+  for (const auto& [name, version] : unused) {
     // A failed drop leaves the family for the next start to drop.
-    store_.DropColumnFamily(version->family_name).IgnoreError();
+    DropVersion(name, version->number).IgnoreError();
   }
+}
+
+absl::Status Engine::DropVersion(const std::string& name, uint32_t number) {
+  // The family first: its checkpoint must never be gone while its state
+  // exists (OpenVersion resets the checkpoint of a missing family).
+  RETURN_IF_ERROR(store_.DropColumnFamily(FamilyName(name, number)));
+  rocksdb::WriteBatch batch;
+  batch.Delete(catalog_, CheckpointKey(name, number));
+  batch.Delete(catalog_, PositionKey(name, number));
+  return store_.Write(batch);
 }
 
 const Engine::Entry* Engine::Find(std::string_view name) const {
@@ -345,19 +537,21 @@ absl::StatusOr<std::shared_ptr<const ProjectionView>> Engine::View(
         fmt::format("no projection is named '{}'", name));
   }
   std::shared_ptr<const Version> serving;
+  uint64_t source_end = 0;
   {
     absl::MutexLock lock(&mu_);
     serving = entry->serving;
+    source_end = entry->source_end;
   }
   if (serving == nullptr) {
     return absl::UnavailableError(fmt::format(
         "projection '{}' version {} is being built (at global position {} of "
-        "{}); retry when it has caught up",
-        name, entry->target->number, entry->target->position.load(),
-        store_.LastPosition()));
+        "{} in {}); retry when it has caught up",
+        name, entry->target->number, entry->target->position.load(), source_end,
+        source_name_));
   }
   const rocksdb::Snapshot* snapshot = db_.GetSnapshot();
-  absl::StatusOr<uint64_t> position = ReadCheckpoint(
+  absl::StatusOr<uint64_t> position = ReadPosition(
       db_, *catalog_, std::string(name), serving->number, snapshot);
   if (!position.ok()) {
     db_.ReleaseSnapshot(snapshot);
@@ -394,7 +588,6 @@ absl::Status Engine::WaitForPosition(std::string_view name, uint64_t position,
 }
 
 std::vector<ProjectionStatus> Engine::Status() const {
-  const uint64_t log_position = store_.LastPosition();
   std::vector<ProjectionStatus> statuses;
   absl::MutexLock lock(&mu_);
   for (const auto& [name, entry] : entries_) {
@@ -408,9 +601,10 @@ std::vector<ProjectionStatus> Engine::Status() const {
     status.target_position = entry.target->position;
     status.rebuilding = entry.serving != entry.target;
     status.state = entry.state;
-    status.log_position = log_position;
-    status.lag = log_position - std::min(log_position, status.target_position);
+    status.log_position = std::max(entry.source_end, status.target_position);
+    status.lag = status.log_position - status.target_position;
     status.error = entry.error;
+    status.source = source_name_;
   }
   return statuses;
 }
@@ -438,7 +632,7 @@ absl::StatusOr<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Start(
     return absl::InvalidArgumentError(
         "ProjectionEngine::Options.batch_events must be at least 1");
   }
-  auto engine = std::make_unique<Engine>(store, options);
+  auto engine = std::make_unique<Engine>(store, std::move(options));
   RETURN_IF_ERROR(engine->Init(std::move(projections)));
   return engine;
 }

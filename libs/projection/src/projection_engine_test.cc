@@ -1,6 +1,7 @@
 // ProjectionEngine on a real event store: building from the log, checkpoints
 // across restarts, read-your-writes, blue/green rebuilds while reads go on,
-// a rebuild resumed after a restart, and a failing projection.
+// a rebuild resumed after a restart, a rollback to a dropped version, and a
+// failing projection. (Other sources: projection_source_test.cc.)
 #include <atomic>
 #include <map>
 #include <memory>
@@ -9,8 +10,10 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "counting_projection.h"
 #include "crm/base/status_macros.h"
 #include "crm/eventstore/event_store.h"
@@ -31,6 +34,28 @@ using ::crm::testing::StatusIs;
 using test_util::CountingProjection;
 using ::testing::ElementsAre;
 using ::testing::Pair;
+
+// CountingProjection that stops before applying the event at `gate_at`
+// until `gate` is notified (at most 20 s), so a test can act while the
+// version is half built.
+class GatedProjection final : public Projection {
+ public:
+  GatedProjection(uint32_t version, uint64_t gate_at, absl::Notification* gate)
+      : counting_(version), gate_at_(gate_at), gate_(gate) {}
+  std::string name() const override { return counting_.name(); }
+  uint32_t version() const override { return counting_.version(); }
+  absl::Status Apply(const Envelope& event, ProjectionWriter& writer) override {
+    if (event.global_position() == gate_at_) {
+      gate_->WaitForNotificationWithTimeout(absl::Seconds(20));
+    }
+    return counting_.Apply(event, writer);
+  }
+
+ private:
+  CountingProjection counting_;
+  uint64_t gate_at_;
+  absl::Notification* gate_;
+};
 
 class ProjectionEngineTest : public eventstore::test_util::StoreTest {
  protected:
@@ -58,6 +83,20 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
     auto result = store_->Append(stream, ExpectedVersion::Any(), {event});
     EXPECT_THAT(result, IsOk());
     return result.ok() ? result->last_position : 0;
+  }
+
+  // Appends `count` events spread over 17 streams, 100 per append.
+  void AppendMany(int count) {
+    for (int done = 0; done < count;) {
+      std::vector<Envelope> events(std::min(100, count - done));
+      for (Envelope& event : events) {
+        event.set_type("test.Happened");
+        event.set_payload(absl::StrCat("p", done++));
+      }
+      ASSERT_THAT(store_->Append(absl::StrCat("s", done % 17),
+                                 ExpectedVersion::Any(), std::move(events)),
+                  IsOk());
+    }
   }
 
   // Waits (bounded) until `version` serves reads.
@@ -191,6 +230,113 @@ TEST_F(ProjectionEngineTest,
   }
   EXPECT_THAT(store_->ColumnFamily("proj_counts_v1"),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(ProjectionEngineTest,
+       BlueGreenRebuildWhileReadsContinueNeverFailsNorShowsAHalfBuiltVersion) {
+  constexpr int kEvents = 20'000;
+  ASSERT_NO_FATAL_FAILURE(AppendMany(kEvents));
+  StartEngine(std::make_unique<CountingProjection>(1));
+  ASSERT_THAT(engine_->WaitForPosition("counts", kEvents, absl::Seconds(60)),
+              IsOk());
+
+  // Version 2 commits every read of 64 events, and stops halfway until the
+  // reader has read on for a while: its half-built state is on disk while
+  // version 1 serves.
+  absl::Notification gate;
+  StartEngine(std::make_unique<GatedProjection>(2, kEvents / 2, &gate),
+              {.batch_events = 64,
+               .build_batch_bytes = 1,
+               .poll_interval = absl::Milliseconds(10)});
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::atomic<int> version2_reads{0};
+  // Every read succeeds, and shows a complete state: the total counts
+  // exactly the events up to the view's position, which never goes back,
+  // and version 2 is only seen complete (at least at the rebuild's start).
+  std::thread reader([&] {
+    uint64_t last_position = 0;
+    uint32_t last_version = 0;
+    for (int i = 0; i < 1'000'000 && !stop; ++i) {
+      auto view = engine_->View("counts");
+      ASSERT_THAT(view, IsOk());
+      auto total = (*view)->Get("total");
+      ASSERT_THAT(total, IsOk());
+      ASSERT_TRUE(total->has_value());
+      ASSERT_EQ(**total, absl::StrCat((*view)->position()));
+      ASSERT_GE((*view)->version(), last_version);
+      ASSERT_GE((*view)->position(), last_position);
+      if ((*view)->version() == 2) {
+        ASSERT_GE((*view)->position(), static_cast<uint64_t>(kEvents));
+        ++version2_reads;
+      }
+      last_version = (*view)->version();
+      last_position = (*view)->position();
+      ++reads;
+    }
+  });
+  // Appends go on during the rebuild too.
+  std::thread writer([&] {
+    for (int i = 0; i < 300 && !stop; ++i) Append("late", absl::StrCat(i));
+  });
+  // Also when an assertion below returns early.
+  absl::Cleanup join = [&] {
+    if (!gate.HasBeenNotified()) gate.Notify();
+    stop = true;
+    writer.join();
+    reader.join();
+  };
+  for (int i = 0; i < 2000; ++i) {
+    const ProjectionStatus status = engine_->Status().at(0);
+    if (status.target_position >= kEvents / 2 - 64 && reads.load() >= 200) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  {
+    const ProjectionStatus status = engine_->Status().at(0);
+    EXPECT_EQ(status.serving_version, 1u);
+    EXPECT_GE(status.target_position, static_cast<uint64_t>(kEvents / 2 - 64));
+    EXPECT_LT(status.target_position, static_cast<uint64_t>(kEvents));
+    EXPECT_EQ(version2_reads.load(), 0);
+  }
+  gate.Notify();
+  for (int i = 0; i < 2000 && store_->LastPosition() < kEvents + 300; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));  // The writer's last appends.
+  }
+  const uint64_t last = store_->LastPosition();
+  ASSERT_NO_FATAL_FAILURE(WaitForServingVersion(2));
+  ASSERT_THAT(engine_->WaitForPosition("counts", last, absl::Seconds(60)),
+              IsOk());
+  for (int i = 0; i < 1000 && version2_reads.load() < 10; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  std::move(join).Invoke();
+  EXPECT_GT(version2_reads.load(), 0);
+  EXPECT_EQ(Dump()["total"], absl::StrCat(last));
+}
+
+TEST_F(ProjectionEngineTest, RollingBackToADroppedVersionRebuildsIt) {
+  for (int i = 0; i < 50; ++i) Append(absl::StrCat("s", i % 3), "x");
+  StartEngine(std::make_unique<CountingProjection>(1));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 50, absl::Seconds(10)),
+              IsOk());
+  StartEngine(std::make_unique<CountingProjection>(2));
+  ASSERT_NO_FATAL_FAILURE(WaitForServingVersion(2));
+  for (int i = 0; i < 30; ++i) Append(absl::StrCat("s", i % 3), "y");
+  ASSERT_THAT(engine_->WaitForPosition("counts", 80, absl::Seconds(10)),
+              IsOk());
+  engine_.reset();  // Drops version 1 (no view reads it).
+  ASSERT_THAT(store_->ColumnFamily("proj_counts_v1"),
+              StatusIs(absl::StatusCode::kNotFound));
+
+  // Back to version 1: built again from the start, not from where the
+  // dropped version 1 had stopped.
+  StartEngine(std::make_unique<CountingProjection>(1));
+  ASSERT_NO_FATAL_FAILURE(WaitForServingVersion(1));
+  ASSERT_THAT(engine_->WaitForPosition("counts", 80, absl::Seconds(10)),
+              IsOk());
+  EXPECT_EQ(Dump()["total"], "80");
 }
 
 TEST_F(ProjectionEngineTest, RebuildStoppedMidwayResumesFromItsCheckpoint) {

@@ -40,6 +40,10 @@ std::string CheckpointKey(std::string_view name, uint32_t version) {
   return fmt::format("checkpoint/{}/{}", name, version);
 }
 
+std::string PositionKey(std::string_view name, uint32_t version) {
+  return fmt::format("position/{}/{}", name, version);
+}
+
 std::string EncodeCheckpoint(uint64_t position) {
   std::string bytes(8, '\0');
   for (int i = 0; i < 8; ++i) {
@@ -48,27 +52,50 @@ std::string EncodeCheckpoint(uint64_t position) {
   return bytes;
 }
 
-absl::StatusOr<uint64_t> ReadCheckpoint(rocksdb::DB& db,
-                                        rocksdb::ColumnFamilyHandle& catalog,
-                                        const std::string& name,
-                                        uint32_t version,
-                                        const rocksdb::Snapshot* snapshot) {
+std::optional<uint64_t> DecodeCheckpoint(std::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t position = 0;
+  for (char c : bytes) position = (position << 8) | static_cast<uint8_t>(c);
+  return position;
+}
+
+absl::StatusOr<std::string> ReadCheckpoint(rocksdb::DB& db,
+                                           rocksdb::ColumnFamilyHandle& catalog,
+                                           const std::string& name,
+                                           uint32_t version) {
+  std::string checkpoint;
+  rocksdb::Status status = db.Get(rocksdb::ReadOptions(), &catalog,
+                                  CheckpointKey(name, version), &checkpoint);
+  if (status.IsNotFound()) return std::string();
+  RETURN_IF_ERROR(FromRocksDb(status, "reading a projection checkpoint"));
+  return checkpoint;
+}
+
+absl::StatusOr<uint64_t> ReadPosition(rocksdb::DB& db,
+                                      rocksdb::ColumnFamilyHandle& catalog,
+                                      const std::string& name, uint32_t version,
+                                      const rocksdb::Snapshot* snapshot) {
   rocksdb::ReadOptions read_options;
   read_options.snapshot = snapshot;
   std::string value;
   rocksdb::Status status =
-      db.Get(read_options, &catalog, CheckpointKey(name, version), &value);
-  if (status.IsNotFound()) return 0;
-  RETURN_IF_ERROR(FromRocksDb(status, "reading a projection checkpoint"));
-  if (value.size() != 8) {
+      db.Get(read_options, &catalog, PositionKey(name, version), &value);
+  if (status.IsNotFound()) {
+    // Versions committed before sources were pluggable have no position
+    // key: they followed the local log, whose checkpoint is the position.
+    status =
+        db.Get(read_options, &catalog, CheckpointKey(name, version), &value);
+    if (status.IsNotFound()) return 0;
+  }
+  RETURN_IF_ERROR(FromRocksDb(status, "reading a projection's position"));
+  std::optional<uint64_t> position = DecodeCheckpoint(value);
+  if (!position.has_value()) {
     return absl::DataLossError(fmt::format(
-        "the checkpoint of projection '{}' version {} is corrupt; drop the "
+        "the position of projection '{}' version {} is corrupt; drop the "
         "version's column family to rebuild it",
         name, version));
   }
-  uint64_t position = 0;
-  for (char c : value) position = (position << 8) | static_cast<uint8_t>(c);
-  return position;
+  return *position;
 }
 
 absl::StatusOr<std::optional<uint32_t>> ReadServingVersion(
@@ -105,25 +132,6 @@ absl::StatusOr<std::vector<uint32_t>> ListVersionFamilies(
     }
   }
   return versions;
-}
-
-absl::StatusOr<std::optional<std::string>> ProjectionWriter::Get(
-    std::string_view key) const {
-  if (auto it = writes_.find(key); it != writes_.end()) return it->second;
-  std::string value;
-  rocksdb::Status status =
-      db_.Get(rocksdb::ReadOptions(), &family_, key, &value);
-  if (status.IsNotFound()) return std::nullopt;
-  RETURN_IF_ERROR(FromRocksDb(status, "reading a projection"));
-  return value;
-}
-
-void ProjectionWriter::Put(std::string_view key, std::string_view value) {
-  writes_.insert_or_assign(std::string(key), std::string(value));
-}
-
-void ProjectionWriter::Delete(std::string_view key) {
-  writes_.insert_or_assign(std::string(key), std::nullopt);
 }
 
 }  // namespace crm::projection

@@ -31,10 +31,25 @@ absl::Status ValidateProjection(std::string_view name, uint32_t version);
 std::string FamilyName(std::string_view name, uint32_t version);
 std::string ServingKey(std::string_view name);
 std::string CheckpointKey(std::string_view name, uint32_t version);
-std::string EncodeCheckpoint(uint64_t position);
+std::string PositionKey(std::string_view name, uint32_t version);
 
-// The checkpoint of a version; 0 when it has applied nothing.
-absl::StatusOr<uint64_t> ReadCheckpoint(
+// A global position as 8 bytes big-endian: the local log's checkpoint and
+// the value of a PositionKey.
+std::string EncodeCheckpoint(uint64_t position);
+// nullopt unless `bytes` is 8 bytes long.
+std::optional<uint64_t> DecodeCheckpoint(std::string_view bytes);
+
+// The source checkpoint a version has committed; empty when none.
+// Errors: UNAVAILABLE.
+absl::StatusOr<std::string> ReadCheckpoint(rocksdb::DB& db,
+                                           rocksdb::ColumnFamilyHandle& catalog,
+                                           const std::string& name,
+                                           uint32_t version);
+
+// The source position a version's committed state reflects, read at
+// `snapshot` (nullptr = the latest); 0 when it has applied nothing.
+// Errors: DATA_LOSS when it is corrupt; UNAVAILABLE.
+absl::StatusOr<uint64_t> ReadPosition(
     rocksdb::DB& db, rocksdb::ColumnFamilyHandle& catalog,
     const std::string& name, uint32_t version,
     const rocksdb::Snapshot* snapshot = nullptr);
