@@ -14,12 +14,11 @@
 #include "fmt/format.h"
 #include "kafka_producer.h"
 #include "kafka_status.h"
+#include "log_read_ahead.h"
 #include "relay_cursor.h"
 
 namespace crm::bus {
 namespace {
-
-using eventstore::Envelope;
 
 // How long the relay waits before recreating a producer or a subscription
 // that failed, and before retrying a produce call that failed.
@@ -211,18 +210,16 @@ class OutboxRelayImpl final : public OutboxRelay {
       }
       producer_ = *std::move(producer);
     }
-    if (subscription_ == nullptr) {
-      eventstore::SubscriptionOptions sub_options;
-      sub_options.max_batch_events = options_.read_batch_events;
+    if (reader_ == nullptr) {
       const uint64_t from = acked_cursor_ + acked_.size() + 1;
-      absl::StatusOr<std::unique_ptr<eventstore::Subscription>> subscription =
-          store_.SubscribeToAll(from, sub_options);
-      if (!subscription.ok()) {
-        RecordError(subscription.status());
+      absl::StatusOr<std::unique_ptr<LogReadAhead>> reader =
+          LogReadAhead::Start(store_, from, options_.read_batch_events);
+      if (!reader.ok()) {
+        RecordError(reader.status());
         SetFailing(true);
         return false;
       }
-      subscription_ = *std::move(subscription);
+      reader_ = *std::move(reader);
       batch_.clear();
       next_index_ = 0;
     }
@@ -230,20 +227,17 @@ class OutboxRelayImpl final : public OutboxRelay {
     return true;
   }
 
-  // Reads the next events into batch_, reusing the memory of the envelopes
-  // it holds (NextInto parses into them). Clearing batch_ first would free
-  // and reallocate every envelope and its strings on each read: with it,
-  // malloc and free took a third of the relay thread's CPU in `crm-bench
-  // relay`, without it a quarter.
+  // Takes the next batch the reader prepared (the memory of the last one
+  // goes back to the reader for reuse).
   void ReadBatch() {
     next_index_ = 0;
     const absl::Duration wait =
         acked_.empty() ? absl::Milliseconds(100) : absl::Milliseconds(10);
-    absl::Status status = subscription_->NextInto(wait, batch_);
+    absl::Status status = reader_->Next(wait, batch_);
     if (!status.ok()) {
       RecordError(std::move(status));
       batch_.clear();
-      subscription_.reset();  // Re-subscribed from the next position.
+      reader_.reset();  // Read again from the next position.
       WaitUnlessStopped(kRetryBackoff);
     }
   }
@@ -253,27 +247,25 @@ class OutboxRelayImpl final : public OutboxRelay {
   bool ProduceBatch() {
     while (next_index_ < batch_.size()) {
       if (acked_.size() >= options_.max_in_flight) return false;
-      const Envelope& event = batch_[next_index_];
+      const LogReadAhead::Event& event = batch_[next_index_];
       const uint64_t expected = acked_cursor_ + acked_.size() + 1;
-      if (event.global_position() != expected) {
+      if (event.position != expected) {
         RecordError(absl::InternalError(fmt::format(
             "the relay to {} read position {} where it expected {}; it "
             "re-reads the log from its cursor",
-            topic_, event.global_position(), expected)));
+            topic_, event.position, expected)));
         reset_needed_ = true;
         return false;
       }
-      event.SerializeToString(&value_);
-      const rd_kafka_resp_err_t err =
-          ProduceEvent(producer_.get(), topic_, event.stream(), value_,
-                       event.event_id(), event.type(),
-                       reinterpret_cast<void*>(
-                           static_cast<uintptr_t>(event.global_position())));
+      const rd_kafka_resp_err_t err = ProduceEvent(
+          producer_.get(), topic_, event.stream, event.value, event.event_id,
+          event.type,
+          reinterpret_cast<void*>(static_cast<uintptr_t>(event.position)));
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        RecordError(KafkaErrorToStatus(
-            err, fmt::format("producing position {} to {}",
-                             event.global_position(), topic_)));
+        RecordError(
+            KafkaErrorToStatus(err, fmt::format("producing position {} to {}",
+                                                event.position, topic_)));
         WaitUnlessStopped(kRetryBackoff);
         return false;
       }
@@ -316,7 +308,7 @@ class OutboxRelayImpl final : public OutboxRelay {
     PersistCursor(/*force=*/true);
     DestroyProducer();
     acked_.clear();
-    subscription_.reset();
+    reader_.reset();
     batch_.clear();
     next_index_ = 0;
     reset_needed_ = false;
@@ -342,7 +334,7 @@ class OutboxRelayImpl final : public OutboxRelay {
       PersistCursor(/*force=*/true);
     }
     DestroyProducer();
-    subscription_.reset();
+    reader_.reset();
   }
 
   eventstore::EventStore& store_;
@@ -352,10 +344,9 @@ class OutboxRelayImpl final : public OutboxRelay {
   // Owned by the relay thread (and Init before it starts).
   RelayCursor cursor_store_;
   ProducerPtr producer_;
-  std::unique_ptr<eventstore::Subscription> subscription_;
-  std::vector<Envelope> batch_;
+  std::unique_ptr<LogReadAhead> reader_;
+  std::vector<LogReadAhead::Event> batch_;
   size_t next_index_ = 0;  // The next event of batch_ to produce.
-  std::string value_;      // Serialization buffer.
   // Positions produced past the cursor: acked_[i] is position
   // acked_cursor_ + 1 + i, true once Kafka acknowledged it.
   std::deque<bool> acked_;
