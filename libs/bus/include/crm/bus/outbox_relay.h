@@ -30,7 +30,8 @@
 //    catches up when Kafka returns.
 //
 // Thread safety: every method may be called concurrently from any thread.
-// The relay runs one thread of its own, plus librdkafka's threads.
+// The relay runs two threads of its own (producing, and reading the log
+// ahead), plus librdkafka's threads.
 #pragma once
 
 #include <cstddef>
