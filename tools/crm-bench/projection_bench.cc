@@ -78,6 +78,18 @@ void AddProjectionFlags(CLI::App& command, ProjectionBenchFlags& flags) {
                   "Events per projection batch and per ReadAll page")
       ->check(CLI::Range(size_t{1}, size_t{10'000}))
       ->capture_default_str();
+  command
+      .add_option("--build-batch-bytes", flags.build_batch_bytes,
+                  "Staged bytes a version being built commits at once "
+                  "(ProjectionEngine::Options::build_batch_bytes; 1 commits "
+                  "every read)")
+      ->check(CLI::Range(size_t{1}, size_t{1} << 32))
+      ->capture_default_str();
+  command
+      .add_option("--read-ahead", flags.read_ahead,
+                  "Read the log on a second thread while the runner applies "
+                  "(ProjectionEngine::Options::read_ahead)")
+      ->capture_default_str();
   AddScratchDirFlag(command, flags.dir);
 }
 
@@ -115,6 +127,8 @@ absl::Status RunProjectionBench(const ProjectionBenchFlags& flags,
         std::unique_ptr<ProjectionEngine> engine,
         ProjectionEngine::Start(*store, std::move(projections),
                                 {.batch_events = flags.batch_events,
+                                 .build_batch_bytes = flags.build_batch_bytes,
+                                 .read_ahead = flags.read_ahead,
                                  .poll_interval = absl::Milliseconds(10)}));
     RETURN_IF_ERROR(
         engine->WaitForPosition(name, flags.events, absl::Minutes(30)));
@@ -131,6 +145,8 @@ absl::Status RunProjectionBench(const ProjectionBenchFlags& flags,
                      {"streams", flags.streams},
                      {"payload_bytes", flags.payload_bytes},
                      {"batch_events", flags.batch_events},
+                     {"build_batch_bytes", flags.build_batch_bytes},
+                     {"read_ahead", flags.read_ahead},
                      {"apply", rebuild.shape}};
     result.value = EventsPerSecond(flags.events, elapsed);
     result.unit = "events/s";

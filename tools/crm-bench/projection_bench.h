@@ -9,6 +9,7 @@
 #include "CLI/App.hpp"
 #include "absl/status/status.h"
 #include "bench_report.h"
+#include "crm/projection/projection.h"
 
 namespace crm::bench {
 
@@ -17,7 +18,11 @@ struct ProjectionBenchFlags {
   size_t streams = 100'000;
   size_t payload_bytes = 256;
   size_t batch_events = 4096;  // Events per projection batch and read page.
-  std::string dir;             // Parent of the scratch directory.
+  // ProjectionEngine::Options of the same names, with the engine's defaults.
+  size_t build_batch_bytes =
+      projection::ProjectionEngine::Options().build_batch_bytes;
+  bool read_ahead = projection::ProjectionEngine::Options().read_ahead;
+  std::string dir;  // Parent of the scratch directory.
 };
 
 // Adds the flags of `crm-bench projection` to `command`, with their checks.
