@@ -26,7 +26,6 @@
 namespace crm::projection {
 namespace {
 
-using ::crm::eventstore::EventStore;
 using ::crm::eventstore::ExpectedVersion;
 using ::crm::testing::IsOk;
 using ::crm::testing::IsOkAndHolds;
@@ -72,8 +71,8 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
     std::vector<std::unique_ptr<Projection>> projections;
     projections.push_back(std::move(projection));
     ASSERT_OK_AND_ASSIGN(
-        engine_,
-        ProjectionEngine::Start(*store_, std::move(projections), options));
+        engine_, ProjectionEngine::Start(*store_, std::move(projections),
+                                         std::move(options)));
   }
 
   uint64_t Append(const std::string& stream, const std::string& payload) {

@@ -198,8 +198,8 @@ class ProjectionSourceTest : public eventstore::test_util::StoreTest,
     std::vector<std::unique_ptr<Projection>> projections;
     projections.push_back(std::move(projection));
     ASSERT_OK_AND_ASSIGN(
-        engine_,
-        ProjectionEngine::Start(*store_, std::move(projections), options));
+        engine_, ProjectionEngine::Start(*store_, std::move(projections),
+                                         std::move(options)));
   }
 
   void AddEvents(int count) {
