@@ -57,6 +57,9 @@ class EmbeddedBus final : public Bus {
       eventstore::EventStore& store, EventHandler& handler,
       ConsumerOptions options) override;
 
+  std::shared_ptr<projection::EventSource> ProjectionSource(
+      std::string service) override;
+
   std::string_view kind() const override { return "embedded"; }
 
   eventstore::EventStore* Find(const std::string& service) const {
@@ -195,6 +198,43 @@ class EmbeddedSource final : public MessageSource {
   mutable absl::Mutex mu_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
 };
+
+// The log of the store publishing as `service`, once it publishes.
+class PublisherLogSource final : public projection::EventSource {
+ public:
+  PublisherLogSource(const EmbeddedBus& bus, std::string service)
+      : bus_(bus), service_(std::move(service)) {}
+
+  absl::StatusOr<std::unique_ptr<projection::EventFeed>> Open(
+      std::string_view checkpoint) override {
+    absl::MutexLock lock(&mu_);
+    if (log_ == nullptr) {
+      eventstore::EventStore* store = bus_.Find(service_);
+      if (store == nullptr) {
+        return absl::UnavailableError(fmt::format(
+            "service '{}' has not started publishing on the embedded bus yet",
+            service_));
+      }
+      log_ = projection::LocalLogSource(*store);
+    }
+    return log_->Open(checkpoint);
+  }
+
+  std::string Describe() const override {
+    return fmt::format("the log of service '{}' (embedded bus)", service_);
+  }
+
+ private:
+  const EmbeddedBus& bus_;
+  const std::string service_;
+  absl::Mutex mu_;
+  std::unique_ptr<projection::EventSource> log_ ABSL_GUARDED_BY(mu_);
+};
+
+std::shared_ptr<projection::EventSource> EmbeddedBus::ProjectionSource(
+    std::string service) {
+  return std::make_shared<PublisherLogSource>(*this, std::move(service));
+}
 
 absl::StatusOr<std::unique_ptr<Consumer>> EmbeddedBus::StartConsumer(
     eventstore::EventStore& store, EventHandler& handler,

@@ -4,6 +4,7 @@
 #include "consumer_core.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/bus.h"
+#include "crm/bus/topic_source.h"
 #include "fmt/format.h"
 #include "kafka_source.h"
 
@@ -54,6 +55,11 @@ class KafkaBus final : public Bus {
           return NewKafkaSource(config, group, topics, listener);
         },
         &config_);
+  }
+
+  std::shared_ptr<projection::EventSource> ProjectionSource(
+      std::string service) override {
+    return NewKafkaTopicSource(config_, std::move(service));
   }
 
   std::string_view kind() const override { return "kafka"; }

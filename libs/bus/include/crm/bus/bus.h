@@ -34,6 +34,7 @@
 #include "crm/bus/consumer.h"
 #include "crm/bus/outbox_relay.h"
 #include "crm/eventstore/event_store.h"
+#include "crm/projection/event_feed.h"
 
 namespace crm::bus {
 
@@ -71,6 +72,17 @@ class Bus {
   virtual absl::StatusOr<std::unique_ptr<Consumer>> StartConsumer(
       eventstore::EventStore& store, EventHandler& handler,
       ConsumerOptions options) = 0;
+
+  // The events `service` publishes, as a source for a ProjectionEngine
+  // (Options::source) on the consuming store: Kafka, the topic
+  // crm.<service>.events.v1 (topic_source.h); embedded, the log of the
+  // store that publishes as `service` (LocalLogSource; opening a feed is
+  // UNAVAILABLE, and retried by the engine, until its publisher started).
+  // The two write different checkpoints: a projection fed one way must get
+  // a new version to be fed the other way.
+  // REQUIRES: the bus outlives the source.
+  virtual std::shared_ptr<projection::EventSource> ProjectionSource(
+      std::string service) = 0;
 
   // "kafka" or "embedded", for logs and status.
   virtual std::string_view kind() const = 0;
