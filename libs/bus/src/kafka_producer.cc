@@ -1,7 +1,7 @@
 #include "kafka_producer.h"
 
+#include <array>
 #include <utility>
-#include <vector>
 
 #include "crm/base/status_macros.h"
 #include "fmt/format.h"
@@ -92,7 +92,10 @@ rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
                                    std::string_view key, std::string_view value,
                                    std::span<const MessageHeader> headers,
                                    void* opaque) {
-  std::vector<rd_kafka_vu_t> fields(5 + headers.size());
+  // On the stack: this runs once per event on the relay's hot path.
+  constexpr size_t kMaxHeaders = 8;
+  if (headers.size() > kMaxHeaders) return RD_KAFKA_RESP_ERR__INVALID_ARG;
+  std::array<rd_kafka_vu_t, 5 + kMaxHeaders> fields{};
   fields[0].vtype = RD_KAFKA_VTYPE_TOPIC;
   fields[0].u.cstr = topic.c_str();
   fields[1].vtype = RD_KAFKA_VTYPE_KEY;
@@ -110,7 +113,7 @@ rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
                       static_cast<ssize_t>(headers[i].value.size())};
   }
   rd_kafka_error_t* error =
-      rd_kafka_produceva(producer, fields.data(), fields.size());
+      rd_kafka_produceva(producer, fields.data(), 5 + headers.size());
   if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
   const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);

@@ -46,7 +46,8 @@ struct MessageHeader {
 };
 
 // Produces one message to `topic` (key, value and headers are copied), with
-// `opaque` handed to the delivery callback.
+// `opaque` handed to the delivery callback. At most 8 headers
+// (_INVALID_ARG otherwise).
 // Uses rd_kafka_produceva: the RD_KAFKA_V_* macros of rd_kafka_producev are
 // GNU statement expressions, refused by clang with -Wpedantic -Werror.
 rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
