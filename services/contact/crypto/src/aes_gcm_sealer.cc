@@ -13,7 +13,7 @@ namespace {
 constexpr int kNonceBytes = 12;
 constexpr int kTagBytes = 16;
 // Plaintexts are single records; far below this.
-constexpr size_t kMaxPlaintextBytes = 16 * 1024 * 1024;
+constexpr size_t kMaxPlaintextBytes = size_t{16} * 1024 * 1024;
 
 struct CipherContextDeleter {
   void operator()(EVP_CIPHER_CTX* context) const {
@@ -135,7 +135,7 @@ absl::StatusOr<std::string> AesGcmSealer::Open(const v1::SealedData& sealed) {
         "sealed under another key",
         sealed.key_id()));
   }
-  plaintext.resize(static_cast<size_t>(written + length));
+  plaintext.resize(static_cast<size_t>(written) + static_cast<size_t>(length));
   return plaintext;
 }
 

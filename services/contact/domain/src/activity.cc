@@ -15,7 +15,7 @@ namespace {
 using Events = std::vector<ActivityEvent>;
 
 constexpr size_t kMaxSubjectBytes = 512;
-constexpr size_t kMaxBodyBytes = 64 * 1024;
+constexpr size_t kMaxBodyBytes = size_t{64} * 1024;
 constexpr size_t kMaxParticipants = 50;
 
 bool IsContentField(std::string_view path) {

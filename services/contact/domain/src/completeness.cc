@@ -17,8 +17,10 @@ absl::Status ValidateRequired(const std::vector<std::string>& required,
     if (!internal::Contains(writable, required[i])) {
       violations.Add(field, fmt::format("'{}' is not a field of the record",
                                         required[i].substr(0, 64)));
-    } else if (std::find(required.begin(), required.begin() + i, required[i]) !=
-               required.begin() + i) {
+    } else if (std::find(required.begin(),
+                         required.begin() + static_cast<ptrdiff_t>(i),
+                         required[i]) !=
+               required.begin() + static_cast<ptrdiff_t>(i)) {
       violations.Add(field, "is named twice");
     }
   }

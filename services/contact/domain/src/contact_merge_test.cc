@@ -21,9 +21,9 @@ class ContactMergeTest : public DomainTest {
   const std::string account_b_ = TestId("account-b");
 
   ContactState Contact(const std::string& id, std::string_view personal,
-                       std::vector<std::string> tags,
-                       std::vector<ContactEvent> more = {},
-                       std::string tenant = testing::kTenant) {
+                       const std::vector<std::string>& tags,
+                       const std::vector<ContactEvent>& more = {},
+                       const std::string& tenant = testing::kTenant) {
     v1::ContactCreated created;
     created.set_contact_id(id);
     created.set_owner("user-1");
@@ -37,7 +37,7 @@ class ContactMergeTest : public DomainTest {
     return state;
   }
 
-  ContactState Survivor(std::vector<ContactEvent> more = {}) {
+  ContactState Survivor(const std::vector<ContactEvent>& more = {}) {
     return Contact(survivor_id_,
                    R"pb(given_name: "Ada"
                         family_name: "Lovelace"
@@ -45,10 +45,10 @@ class ContactMergeTest : public DomainTest {
                           address: "ada@example.com"
                           normalized: "ada@example.com"
                         })pb",
-                   {"vip"}, std::move(more));
+                   {"vip"}, more);
   }
 
-  ContactState Merged(std::vector<ContactEvent> more = {}) {
+  ContactState Merged(const std::vector<ContactEvent>& more = {}) {
     return Contact(
         merged_id_,
         R"pb(given_name: "Augusta Ada"
@@ -59,7 +59,7 @@ class ContactMergeTest : public DomainTest {
                address: "countess@example.org"
                normalized: "countess@example.org"
              })pb",
-        {"b2b"}, std::move(more));
+        {"b2b"}, more);
   }
 
   v1::RelationshipAdded Related(const std::string& contact_id,

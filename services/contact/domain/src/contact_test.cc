@@ -74,7 +74,7 @@ class ContactDecideTest : public DomainTest {
   }
 
   v1::RelationshipAdded Related(std::string_view account,
-                                std::vector<std::string> roles) {
+                                const std::vector<std::string>& roles) {
     v1::RelationshipAdded e;
     e.set_contact_id(id_);
     e.mutable_relationship()->set_account_id(std::string(account));
@@ -552,7 +552,7 @@ TEST_F(ContactDecideTest, Erase) {
 
 TEST_F(ContactDecideTest, ApplyFoldsEveryEventIntoTheState) {
   ContactState state;
-  auto apply = [&](ContactEvent e) {
+  auto apply = [&](const ContactEvent& e) {
     state = Apply(std::move(state), e, testing::TestMeta());
   };
   apply(Created());

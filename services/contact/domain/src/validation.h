@@ -17,7 +17,7 @@ namespace crm::contact::internal {
 
 inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr size_t kMaxLabelBytes = 64;
-inline constexpr size_t kMaxNotesBytes = 16 * 1024;
+inline constexpr size_t kMaxNotesBytes = size_t{16} * 1024;
 inline constexpr size_t kMaxEmails = 20;
 inline constexpr size_t kMaxPhones = 20;
 inline constexpr size_t kMaxAddresses = 10;
