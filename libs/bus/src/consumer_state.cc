@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "big_endian.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/consumer.h"
 #include "crm/eventstore/rocksdb_status.h"
@@ -12,18 +13,6 @@ namespace crm::bus {
 namespace {
 
 using eventstore::FromRocksDb;
-
-void PutBigEndian(std::string& out, uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-  }
-}
-
-uint64_t GetBigEndian(std::string_view in) {
-  uint64_t value = 0;
-  for (char c : in) value = (value << 8) | static_cast<uint8_t>(c);
-  return value;
-}
 
 template <typename Record>
 absl::StatusOr<Record> Parse(std::string_view bytes, std::string_view what) {

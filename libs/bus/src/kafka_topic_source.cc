@@ -5,6 +5,8 @@
 #include <map>
 #include <utility>
 
+#include "big_endian.h"
+#include "consumer_state.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/topic_source.h"
 #include "fmt/format.h"
@@ -19,23 +21,6 @@ using projection::Envelope;
 
 constexpr int kMetadataTimeoutMs = 5000;
 constexpr char kCheckpointFormat = 'K';
-
-struct PartitionCursor {
-  int64_t next_offset = 0;  // 0 = from the beginning.
-  uint64_t high_water = 0;  // Highest global position applied.
-};
-
-void PutBigEndian(std::string& out, uint64_t value, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) {
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-  }
-}
-
-uint64_t GetBigEndian(std::string_view in) {
-  uint64_t value = 0;
-  for (char c : in) value = (value << 8) | static_cast<uint8_t>(c);
-  return value;
-}
 
 // 'K', then per partition: partition u32, next offset u64, high water u64
 // (all big-endian), in partition order.

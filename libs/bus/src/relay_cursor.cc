@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "big_endian.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/outbox_relay.h"
 #include "fmt/format.h"
@@ -34,19 +35,12 @@ absl::StatusOr<uint64_t> RelayCursor::Load() const {
         "column family {} to republish from the beginning",
         topic_, value.size(), topic_, kRelayColumnFamily));
   }
-  uint64_t position = 0;
-  for (char c : value) {
-    position = (position << 8) | static_cast<uint8_t>(c);
-  }
-  return position;
+  return GetBigEndian(value);
 }
 
 absl::Status RelayCursor::Store(uint64_t position) {
-  std::string value(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    value[static_cast<size_t>(i)] = static_cast<char>(position & 0xff);
-    position >>= 8;
-  }
+  std::string value;
+  PutBigEndian(value, position, 8);
   rocksdb::WriteBatch batch;
   const rocksdb::Status status = batch.Put(cf_, topic_, value);
   if (!status.ok()) {
