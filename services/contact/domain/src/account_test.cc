@@ -52,23 +52,10 @@ class AccountDecideTest : public DomainTest {
   }
 
   void Run(const std::vector<Case>& cases) {
-    for (const Case& c : cases) {
-      SCOPED_TRACE(c.name);
-      AccountState state;
-      for (const AccountEvent& e : c.given) {
-        state = Apply(std::move(state), e, testing::TestMeta(c.tenant));
-      }
-      absl::StatusOr<std::vector<AccountEvent>> result =
-          Decide(state, c.when, context_);
-      if (c.code == Code::kOk) {
-        ExpectEvents(result, c.then);
-      } else {
-        EXPECT_THAT(result, StatusIs(c.code));
-        if (!c.field.empty()) {
-          EXPECT_THAT(result, HasViolation(c.field));
-        }
-      }
-    }
+    RunCases<AccountState>(
+        cases, [&](const AccountState& state, const AccountCommand& command) {
+          return Decide(state, command, context_);
+        });
   }
 };
 

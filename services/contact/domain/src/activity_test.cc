@@ -66,23 +66,10 @@ class ActivityDecideTest : public DomainTest {
   }
 
   void Run(const std::vector<Case>& cases) {
-    for (const Case& c : cases) {
-      SCOPED_TRACE(c.name);
-      ActivityState state;
-      for (const ActivityEvent& e : c.given) {
-        state = Apply(std::move(state), e, testing::TestMeta(c.tenant));
-      }
-      absl::StatusOr<std::vector<ActivityEvent>> result =
-          Decide(state, c.when, context_, sealer_);
-      if (c.code == Code::kOk) {
-        ExpectEvents(result, c.then);
-      } else {
-        EXPECT_THAT(result, StatusIs(c.code));
-        if (!c.field.empty()) {
-          EXPECT_THAT(result, HasViolation(c.field));
-        }
-      }
-    }
+    RunCases<ActivityState>(
+        cases, [&](const ActivityState& state, const ActivityCommand& command) {
+          return Decide(state, command, context_, sealer_);
+        });
   }
 };
 

@@ -91,23 +91,10 @@ class ContactDecideTest : public DomainTest {
   }
 
   void Run(const std::vector<Case>& cases) {
-    for (const Case& c : cases) {
-      SCOPED_TRACE(c.name);
-      ContactState state;
-      for (const ContactEvent& e : c.given) {
-        state = Apply(std::move(state), e, testing::TestMeta(c.tenant));
-      }
-      absl::StatusOr<std::vector<ContactEvent>> result =
-          Decide(state, c.when, context_, sealer_);
-      if (c.code == Code::kOk) {
-        ExpectEvents(result, c.then);
-      } else {
-        EXPECT_THAT(result, StatusIs(c.code));
-        if (!c.field.empty()) {
-          EXPECT_THAT(result, HasViolation(c.field));
-        }
-      }
-    }
+    RunCases<ContactState>(
+        cases, [&](const ContactState& state, const ContactCommand& command) {
+          return Decide(state, command, context_, sealer_);
+        });
   }
 };
 

@@ -79,6 +79,24 @@ inline const google::protobuf::Message* PlaintextPrototype(
   return &v1::ContactPersonalData::default_instance();
 }
 
+// Matches an INVALID_ARGUMENT status whose violations name `field`.
+MATCHER_P(HasViolation, field,
+          std::string("is INVALID_ARGUMENT naming field ") + field) {
+  const absl::Status& status = ::crm::testing::internal::ToStatus(arg);
+  *result_listener << "status is " << status;
+  if (status.code() != absl::StatusCode::kInvalidArgument) return false;
+  for (const FieldViolation& v : FieldViolations(status)) {
+    if (v.field == field) return true;
+  }
+  return false;
+}
+
+// Tables are vectors of a per-file Case struct with these members:
+//   std::string name; std::vector<Event> given; Command when;
+//   std::vector<Expected> then; absl::StatusCode code; std::string field
+//   (a violated field, for INVALID_ARGUMENT); std::string tenant (of the
+//   given events).
+
 // Base fixture of the domain tests.
 class DomainTest : public ::testing::Test {
  protected:
@@ -145,6 +163,28 @@ class DomainTest : public ::testing::Test {
     EXPECT_TRUE(differencer.Compare(*want, *stripped)) << diff;
   }
 
+  // Runs a table: folds each row's given events into a State, decides its
+  // command with `decide(state, command)` and checks the outcome.
+  template <typename State, typename Case, typename Decide>
+  void RunCases(const std::vector<Case>& cases, Decide decide) {
+    for (const Case& c : cases) {
+      SCOPED_TRACE(c.name);
+      State state;
+      for (const auto& e : c.given) {
+        state = Apply(std::move(state), e, TestMeta(c.tenant));
+      }
+      auto result = decide(state, c.when);
+      if (c.code == absl::StatusCode::kOk) {
+        ExpectEvents(result, c.then);
+      } else {
+        EXPECT_THAT(result, ::crm::testing::StatusIs(c.code));
+        if (!c.field.empty()) {
+          EXPECT_THAT(result, HasViolation(c.field));
+        }
+      }
+    }
+  }
+
   template <typename Event>
   void ExpectEvents(const absl::StatusOr<std::vector<Event>>& actual,
                     const std::vector<Expected>& expected) {
@@ -157,17 +197,5 @@ class DomainTest : public ::testing::Test {
     }
   }
 };
-
-// Matches an INVALID_ARGUMENT status whose violations name `field`.
-MATCHER_P(HasViolation, field,
-          std::string("is INVALID_ARGUMENT naming field ") + field) {
-  const absl::Status& status = ::crm::testing::internal::ToStatus(arg);
-  *result_listener << "status is " << status;
-  if (status.code() != absl::StatusCode::kInvalidArgument) return false;
-  for (const FieldViolation& v : FieldViolations(status)) {
-    if (v.field == field) return true;
-  }
-  return false;
-}
 
 }  // namespace crm::contact::testing
