@@ -1,0 +1,442 @@
+// ContactService over gRPC in process, on 127.0.0.1:0 through ServiceHost,
+// with a real event store in a temporary directory.
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "crm/contact/api/contact_service.h"
+#include "crm/contact/api/grpc_status.h"
+#include "crm/contact/api/store_key_provider.h"
+#include "crm/contact/crypto/aes_gcm_sealer.h"
+#include "crm/contact/projections/contact_projections.h"
+#include "crm/server/metrics.h"
+#include "crm/server/service_host.h"
+#include "crm/testing/status_matchers.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+
+namespace crm::contact::api {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+class ContactApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           fmt::format("contact_api_{}_{}", getpid(),
+                       absl::ToUnixNanos(absl::Now()));
+    ASSERT_OK_AND_ASSIGN(metrics_, server::MetricsEndpoint::Start(
+                                       server::HostPort{"127.0.0.1", 0}));
+    Start(1);
+  }
+
+  void TearDown() override {
+    Stop();
+    metrics_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts everything on dir_, contacts_by_id at `by_id_version`.
+  void Start(uint32_t by_id_version) {
+    eventstore::EventStore::Options options;
+    options.path = (dir_ / "store").string();
+    options.extra_column_families = {kKeyColumnFamily};
+    ASSERT_OK_AND_ASSIGN(store_, eventstore::EventStore::Open(options));
+    keys_ = std::make_unique<StoreKeyProvider>(store_.get());
+    sealer_ = std::make_unique<AesGcmSealer>(keys_.get());
+    std::vector<std::unique_ptr<projection::Projection>> list;
+    list.push_back(std::make_unique<projections::ContactsByIdProjection>(
+        sealer_.get(), by_id_version));
+    list.push_back(
+        std::make_unique<projections::ContactListProjection>(sealer_.get()));
+    ASSERT_OK_AND_ASSIGN(
+        engine_, projection::ProjectionEngine::Start(*store_, std::move(list)));
+    service_ = std::make_unique<ContactServiceImpl>(
+        *store_, *engine_, *sealer_, ContactServiceImpl::Options{});
+    server::ServerConfig config;
+    config.service = "contact";
+    config.grpc_listen = server::HostPort{"127.0.0.1", 0};
+    config.metrics_listen = metrics_->address();
+    config.shutdown_grace = absl::Seconds(5);
+    server::ServiceHost::Options host_options;
+    host_options.services = {service_.get()};
+    host_options.handle_signals = false;
+    ASSERT_OK_AND_ASSIGN(
+        host_,
+        server::ServiceHost::Start(config, *metrics_, std::move(host_options)));
+    stub_ = v1::ContactService::NewStub(grpc::CreateChannel(
+        host_->grpc_address().ToString(), grpc::InsecureChannelCredentials()));
+  }
+
+  void Stop() {
+    stub_.reset();
+    host_.reset();
+    service_.reset();
+    engine_.reset();
+    sealer_.reset();
+    keys_.reset();
+    store_.reset();
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context(
+      const std::string& tenant = "acme", const std::string& actor = "u1") {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (!tenant.empty()) context->AddMetadata(kTenantKey, tenant);
+    if (!actor.empty()) context->AddMetadata(kActorKey, actor);
+    return context;
+  }
+
+  static v1::Contact Person(const std::string& given, const std::string& family,
+                            const std::string& email = "") {
+    v1::Contact contact;
+    contact.set_given_name(given);
+    contact.set_family_name(family);
+    if (!email.empty()) contact.add_emails()->set_address(email);
+    return contact;
+  }
+
+  grpc::Status Create(const v1::Contact& contact,
+                      v1::CreateContactResponse* response,
+                      const std::string& tenant = "acme",
+                      const std::string& request_id = "") {
+    v1::CreateContactRequest request;
+    *request.mutable_contact() = contact;
+    request.mutable_context()->set_request_id(request_id);
+    return stub_->CreateContact(Context(tenant).get(), request, response);
+  }
+
+  v1::Contact MustCreate(const v1::Contact& contact,
+                         const std::string& tenant = "acme") {
+    v1::CreateContactResponse response;
+    const grpc::Status status = Create(contact, &response, tenant);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response.contact();
+  }
+
+  grpc::Status Get(const std::string& name, v1::Contact* contact,
+                   const std::string& tenant = "acme") {
+    v1::GetContactRequest request;
+    request.set_name(name);
+    return stub_->GetContact(Context(tenant).get(), request, contact);
+  }
+
+  // Every page of a list, at most 100 pages.
+  std::vector<std::string> ListAll(v1::ListContactsRequest request,
+                                   int page_size) {
+    std::vector<std::string> names;
+    request.mutable_page()->set_page_size(page_size);
+    for (int page = 0; page < 100; ++page) {
+      v1::ListContactsResponse response;
+      const grpc::Status status =
+          stub_->ListContacts(Context().get(), request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      for (const v1::Contact& c : response.contacts())
+        names.push_back(c.name());
+      if (response.page().next_page_token().empty()) break;
+      request.mutable_page()->set_page_token(response.page().next_page_token());
+    }
+    return names;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<server::MetricsEndpoint> metrics_;
+  std::unique_ptr<eventstore::EventStore> store_;
+  std::unique_ptr<StoreKeyProvider> keys_;
+  std::unique_ptr<AesGcmSealer> sealer_;
+  std::unique_ptr<projection::ProjectionEngine> engine_;
+  std::unique_ptr<ContactServiceImpl> service_;
+  std::unique_ptr<server::ServiceHost> host_;
+  std::unique_ptr<v1::ContactService::Stub> stub_;
+};
+
+TEST_F(ContactApiTest, CreateThenGetReturnsTheContact) {
+  v1::CreateContactResponse created;
+  ASSERT_TRUE(
+      Create(Person("Ada", "Lovelace", "ada@example.com"), &created).ok());
+  EXPECT_EQ(created.contact().given_name(), "Ada");
+  EXPECT_EQ(created.contact().state(), v1::RECORD_STATE_ACTIVE);
+  EXPECT_EQ(created.contact().owner(), "u1");
+  EXPECT_EQ(created.result().etag(), "1");
+  EXPECT_GT(created.result().global_position(), 0u);
+
+  v1::Contact got;
+  ASSERT_TRUE(Get(created.contact().name(), &got).ok());
+  EXPECT_EQ(got.family_name(), "Lovelace");
+  ASSERT_THAT(got.emails(), SizeIs(1));
+  EXPECT_EQ(got.emails(0).normalized(), "ada@example.com");
+  EXPECT_EQ(got.etag(), "1");
+}
+
+TEST_F(ContactApiTest, InvalidContactNamesTheFieldInBadRequest) {
+  v1::CreateContactResponse created;
+  v1::Contact nameless;
+  nameless.add_emails()->set_address("not an email");
+  const grpc::Status status = Create(nameless, &created);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(DetailsCode(status), grpc::StatusCode::INVALID_ARGUMENT);
+  std::set<std::string> fields;
+  for (const FieldViolation& v : BadRequestViolations(status)) {
+    fields.insert(v.field);
+    EXPECT_FALSE(v.description.empty());
+  }
+  EXPECT_TRUE(fields.count("contact.emails[0].address"))
+      << status.error_message();
+  EXPECT_TRUE(FieldViolations(FromGrpcStatus(status)).size() == fields.size());
+}
+
+TEST_F(ContactApiTest, MissingTenantIsUnauthenticatedAndBadTenantInvalid) {
+  v1::GetContactRequest request;
+  request.set_name("contacts/6f1c0b1e-0000-4000-8000-000000000001");
+  v1::Contact contact;
+  EXPECT_EQ(stub_->GetContact(Context("", "u1").get(), request, &contact)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub_->GetContact(Context("acme", "").get(), request, &contact)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  const grpc::Status bad =
+      stub_->GetContact(Context("Bad Tenant!", "u1").get(), request, &contact);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestViolations(bad),
+              ElementsAre(Field(&FieldViolation::field, "tenant")));
+}
+
+TEST_F(ContactApiTest, GetUnknownOrMalformedName) {
+  v1::Contact contact;
+  EXPECT_EQ(Get("contacts/6f1c0b1e-0000-4000-8000-000000000001", &contact)
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  const grpc::Status bad = Get("people/1", &contact);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestViolations(bad),
+              ElementsAre(Field(&FieldViolation::field, "name")));
+}
+
+TEST_F(ContactApiTest, OtherTenantCannotSeeOrChangeTheContact) {
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  v1::Contact got;
+  EXPECT_EQ(Get(ada.name(), &got, "globex").error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  v1::DeleteContactRequest del;
+  del.set_name(ada.name());
+  v1::DeleteContactResponse deleted;
+  EXPECT_EQ(
+      stub_->DeleteContact(Context("globex").get(), del, &deleted).error_code(),
+      grpc::StatusCode::NOT_FOUND);
+  v1::ListContactsRequest list;
+  v1::ListContactsResponse listed;
+  ASSERT_TRUE(stub_->ListContacts(Context("globex").get(), list, &listed).ok());
+  EXPECT_THAT(listed.contacts(), IsEmpty());
+}
+
+TEST_F(ContactApiTest, UpdateWithMaskAndEtag) {
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  v1::UpdateContactRequest request;
+  request.mutable_contact()->set_name(ada.name());
+  request.mutable_contact()->set_job_title("Analyst");
+  request.mutable_contact()->set_given_name("ignored, not in the mask");
+  request.mutable_update_mask()->add_paths("job_title");
+  request.set_etag(ada.etag());
+  v1::UpdateContactResponse updated;
+  ASSERT_TRUE(stub_->UpdateContact(Context().get(), request, &updated).ok());
+  EXPECT_EQ(updated.contact().job_title(), "Analyst");
+  EXPECT_EQ(updated.contact().given_name(), "Ada");
+  EXPECT_EQ(updated.result().etag(), "2");
+
+  // The etag read before the update is stale now.
+  v1::UpdateContactResponse stale;
+  const grpc::Status status =
+      stub_->UpdateContact(Context().get(), request, &stale);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  request.clear_update_mask();
+  request.clear_etag();
+  const grpc::Status no_mask =
+      stub_->UpdateContact(Context().get(), request, &stale);
+  EXPECT_EQ(no_mask.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestViolations(no_mask),
+              ElementsAre(Field(&FieldViolation::field, "update_mask")));
+}
+
+TEST_F(ContactApiTest, ConcurrentWritesOneWinsOthersAborted) {
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  constexpr int kWriters = 6;
+  std::vector<grpc::Status> results(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      v1::UpdateContactRequest request;
+      request.mutable_contact()->set_name(ada.name());
+      request.mutable_contact()->set_job_title(fmt::format("title {}", i));
+      request.mutable_update_mask()->add_paths("job_title");
+      v1::UpdateContactResponse response;
+      results[i] = stub_->UpdateContact(Context().get(), request, &response);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int ok = 0;
+  for (const grpc::Status& s : results) {
+    if (s.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::ABORTED) << s.error_message();
+    }
+  }
+  EXPECT_GE(ok, 1);
+  v1::Contact got;
+  ASSERT_TRUE(Get(ada.name(), &got).ok());
+  EXPECT_EQ(got.etag(), std::to_string(1 + ok));
+}
+
+TEST_F(ContactApiTest, RetryWithSameRequestIdReturnsFirstResult) {
+  v1::CreateContactResponse first;
+  ASSERT_TRUE(Create(Person("Ada", "Lovelace"), &first, "acme", "req-1").ok());
+  const uint64_t last = store_->LastPosition();
+  v1::CreateContactResponse again;
+  ASSERT_TRUE(Create(Person("Ada", "Lovelace"), &again, "acme", "req-1").ok());
+  EXPECT_EQ(again.contact().name(), first.contact().name());
+  EXPECT_EQ(again.result().global_position(), first.result().global_position());
+  EXPECT_EQ(store_->LastPosition(), last);
+  // The same request id in another tenant is another request.
+  v1::CreateContactResponse other;
+  ASSERT_TRUE(
+      Create(Person("Ada", "Lovelace"), &other, "globex", "req-1").ok());
+  EXPECT_NE(other.contact().name(), first.contact().name());
+}
+
+TEST_F(ContactApiTest, DeleteHidesFromListUndeleteRestores) {
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  MustCreate(Person("Grace", "Hopper"));
+  v1::DeleteContactRequest del;
+  del.set_name(ada.name());
+  v1::DeleteContactResponse deleted;
+  ASSERT_TRUE(stub_->DeleteContact(Context().get(), del, &deleted).ok());
+  EXPECT_EQ(deleted.contact().state(), v1::RECORD_STATE_DELETED);
+  EXPECT_EQ(stub_->DeleteContact(Context().get(), del, &deleted).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::ListContactsRequest list;
+  EXPECT_THAT(ListAll(list, 10), SizeIs(1));
+  list.set_show_deleted(true);
+  EXPECT_THAT(ListAll(list, 10), SizeIs(2));
+
+  v1::UndeleteContactRequest undel;
+  undel.set_name(ada.name());
+  v1::UndeleteContactResponse undeleted;
+  ASSERT_TRUE(stub_->UndeleteContact(Context().get(), undel, &undeleted).ok());
+  EXPECT_EQ(undeleted.contact().state(), v1::RECORD_STATE_ACTIVE);
+}
+
+TEST_F(ContactApiTest, ListFiltersByNamePrefixEmailAndOwner) {
+  MustCreate(Person("Ada", "Lovelace", "ada@example.com"));
+  MustCreate(Person("Alan", "Turing", "alan@example.com"));
+  v1::Contact grace = Person("Grace", "Hopper");
+  grace.set_owner("u2");
+  MustCreate(grace);
+
+  v1::ListContactsRequest list;
+  EXPECT_THAT(ListAll(list, 2), SizeIs(3));
+  list.set_name_prefix("a");
+  EXPECT_THAT(ListAll(list, 1), SizeIs(2));  // Ada, Alan (given names).
+  list.set_name_prefix("TUR");
+  EXPECT_THAT(ListAll(list, 1), SizeIs(1));
+  list.clear_name_prefix();
+  list.set_email("ADA@example.com");
+  EXPECT_THAT(ListAll(list, 5), SizeIs(1));
+  list.clear_email();
+  list.set_owner("u2");
+  EXPECT_THAT(ListAll(list, 5), SizeIs(1));
+
+  // A token is bound to its filters.
+  v1::ListContactsRequest first;
+  first.mutable_page()->set_page_size(1);
+  v1::ListContactsResponse page;
+  ASSERT_TRUE(stub_->ListContacts(Context().get(), first, &page).ok());
+  ASSERT_FALSE(page.page().next_page_token().empty());
+  first.mutable_page()->set_page_token(page.page().next_page_token());
+  first.set_owner("u1");
+  const grpc::Status other = stub_->ListContacts(Context().get(), first, &page);
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestViolations(other),
+              ElementsAre(Field(&FieldViolation::field, "page.page_token")));
+}
+
+TEST_F(ContactApiTest, PaginationIsStableUnderConcurrentWrites) {
+  std::set<std::string> before;
+  for (int i = 0; i < 12; ++i) {
+    before.insert(MustCreate(Person(fmt::format("P{:02}", i), "Smith")).name());
+  }
+  v1::ListContactsRequest request;
+  request.mutable_page()->set_page_size(3);
+  std::vector<std::string> seen;
+  for (int page = 0; page < 100; ++page) {
+    v1::ListContactsResponse response;
+    ASSERT_TRUE(stub_->ListContacts(Context().get(), request, &response).ok());
+    for (const v1::Contact& c : response.contacts()) seen.push_back(c.name());
+    // Writes between pages: new contacts before and after the cursor.
+    MustCreate(Person(fmt::format("A{}", page), "Aaron"));
+    MustCreate(Person(fmt::format("Z{}", page), "Zed"));
+    if (response.page().next_page_token().empty()) break;
+    request.mutable_page()->set_page_token(response.page().next_page_token());
+  }
+  const std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), seen.size()) << "a contact was listed twice";
+  for (const std::string& name : before) {
+    EXPECT_TRUE(unique.count(name)) << name << " was skipped";
+  }
+}
+
+TEST_F(ContactApiTest, RestartKeepsContactsAndPersonalData) {
+  const v1::Contact ada =
+      MustCreate(Person("Ada", "Lovelace", "ada@example.com"));
+  Stop();
+  Start(1);
+  v1::GetContactRequest request;
+  request.set_name(ada.name());
+  request.set_min_position(store_->LastPosition());
+  v1::Contact got;
+  const grpc::Status status = stub_->GetContact(Context().get(), request, &got);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(got.given_name(), "Ada");
+  EXPECT_EQ(got.emails(0).address(), "ada@example.com");
+}
+
+TEST_F(ContactApiTest, RebuiltProjectionEqualsTheLiveOne) {
+  for (int i = 0; i < 5; ++i)
+    MustCreate(Person(fmt::format("P{}", i), "Smith"));
+  ASSERT_OK_AND_ASSIGN(auto live_view,
+                       engine_->View(projections::kContactsByIdProjection));
+  ASSERT_OK_AND_ASSIGN(auto live, live_view->Scan("", "", 1000));
+  live_view.reset();
+  Stop();
+  Start(2);  // contacts_by_id version 2: rebuilt from the log.
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  uint32_t version = 0;
+  while (absl::Now() < deadline) {
+    absl::StatusOr<std::shared_ptr<const projection::ProjectionView>> view =
+        engine_->View(projections::kContactsByIdProjection);
+    if (view.ok() && (*view)->version() == 2) {
+      version = 2;
+      ASSERT_OK_AND_ASSIGN(auto rebuilt, (*view)->Scan("", "", 1000));
+      EXPECT_EQ(rebuilt, live);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(20));  // Polling a condition.
+  }
+  EXPECT_EQ(version, 2u) << "the rebuild did not finish in time";
+}
+
+}  // namespace
+}  // namespace crm::contact::api
