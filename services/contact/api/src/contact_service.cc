@@ -498,28 +498,36 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UpdateContact(
   return Finish(call, status, "contact.");
 }
 
+absl::Status ContactServiceImpl::ChangeLifecycle(
+    grpc::CallbackServerContext& call, std::string_view name,
+    std::string_view etag, std::string_view request_id,
+    ContactCommand (*command)(std::string id), v1::Contact& contact,
+    common::v1::WriteResult& result) {
+  ASSIGN_OR_RETURN(CommandContext context,
+                   CallerOf(call, options_.default_region));
+  ASSIGN_OR_RETURN(std::string id, ContactIdOf(name, "name"));
+  if (!etag.empty()) RETURN_IF_ERROR(ParseEtag(etag).status());
+  ASSIGN_OR_RETURN(Written written,
+                   Execute(call, context, id, etag, command(id), request_id));
+  ASSIGN_OR_RETURN(
+      contact, ReadContact(call, context.tenant, written.id, written.position));
+  result.set_global_position(written.position);
+  result.set_etag(std::to_string(written.version));
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* ContactServiceImpl::DeleteContact(
     grpc::CallbackServerContext* call, const v1::DeleteContactRequest* request,
     v1::DeleteContactResponse* response) {
   server::ScopedCorrelationId correlation(server::CorrelationId(*call));
-  absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context,
-                     CallerOf(*call, options_.default_region));
-    ASSIGN_OR_RETURN(std::string id, ContactIdOf(request->name(), "name"));
-    if (!request->etag().empty())
-      RETURN_IF_ERROR(ParseEtag(request->etag()).status());
-    ASSIGN_OR_RETURN(Written written,
-                     Execute(*call, context, id, request->etag(),
-                             crm::contact::DeleteContact{id},
-                             request->context().request_id()));
-    ASSIGN_OR_RETURN(
-        *response->mutable_contact(),
-        ReadContact(*call, context.tenant, written.id, written.position));
-    response->mutable_result()->set_global_position(written.position);
-    response->mutable_result()->set_etag(std::to_string(written.version));
-    return absl::OkStatus();
-  }();
-  return Finish(call, status);
+  return Finish(call,
+                ChangeLifecycle(
+                    *call, request->name(), request->etag(),
+                    request->context().request_id(),
+                    [](std::string id) -> ContactCommand {
+                      return crm::contact::DeleteContact{std::move(id)};
+                    },
+                    *response->mutable_contact(), *response->mutable_result()));
 }
 
 grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteContact(
@@ -527,24 +535,14 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteContact(
     const v1::UndeleteContactRequest* request,
     v1::UndeleteContactResponse* response) {
   server::ScopedCorrelationId correlation(server::CorrelationId(*call));
-  absl::Status status = [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context,
-                     CallerOf(*call, options_.default_region));
-    ASSIGN_OR_RETURN(std::string id, ContactIdOf(request->name(), "name"));
-    if (!request->etag().empty())
-      RETURN_IF_ERROR(ParseEtag(request->etag()).status());
-    ASSIGN_OR_RETURN(Written written,
-                     Execute(*call, context, id, request->etag(),
-                             crm::contact::UndeleteContact{id},
-                             request->context().request_id()));
-    ASSIGN_OR_RETURN(
-        *response->mutable_contact(),
-        ReadContact(*call, context.tenant, written.id, written.position));
-    response->mutable_result()->set_global_position(written.position);
-    response->mutable_result()->set_etag(std::to_string(written.version));
-    return absl::OkStatus();
-  }();
-  return Finish(call, status);
+  return Finish(call,
+                ChangeLifecycle(
+                    *call, request->name(), request->etag(),
+                    request->context().request_id(),
+                    [](std::string id) -> ContactCommand {
+                      return crm::contact::UndeleteContact{std::move(id)};
+                    },
+                    *response->mutable_contact(), *response->mutable_result()));
 }
 
 }  // namespace crm::contact::api

@@ -93,6 +93,14 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
                                   std::string_view id, std::string_view etag,
                                   const ContactCommand& command,
                                   std::string_view request_id);
+  // Delete and Undelete: the same steps with another command (made from
+  // the contact's id); fills the response's contact and result.
+  absl::Status ChangeLifecycle(grpc::CallbackServerContext& call,
+                               std::string_view name, std::string_view etag,
+                               std::string_view request_id,
+                               ContactCommand (*command)(std::string id),
+                               v1::Contact& contact,
+                               common::v1::WriteResult& result);
   // The contact as the projection shows it once it reached `position`.
   absl::StatusOr<v1::Contact> ReadContact(
       const grpc::CallbackServerContext& call, std::string_view tenant,
