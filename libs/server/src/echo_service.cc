@@ -14,13 +14,18 @@ namespace crm::server::testing {
 // (deadline, client, server shutdown): whichever comes first finishes it.
 class EchoServiceImpl::DelayedCall final : public grpc::ServerUnaryReactor {
  public:
-  explicit DelayedCall(EchoServiceImpl& service) : service_(service) {}
+  DelayedCall(EchoServiceImpl& service, grpc::Status when_due)
+      : service_(service), when_due_(std::move(when_due)) {}
 
   void OnCancel() override { service_.Cancel(this); }
   void OnDone() override { delete this; }
 
+  // What the call finishes with when its time is up.
+  const grpc::Status& when_due() const { return when_due_; }
+
  private:
   EchoServiceImpl& service_;
+  const grpc::Status when_due_;
 };
 
 EchoServiceImpl::EchoServiceImpl() : timer_([this] { RunTimer(); }) {}
@@ -51,10 +56,16 @@ grpc::ServerUnaryReactor* EchoServiceImpl::Echo(
                            "failure requested"));
     return reactor;
   }
-  auto* call = new DelayedCall(*this);
-  // Honour the client's deadline: never wait past it.
-  const absl::Duration wait =
-      TimeLeft(*context, absl::Milliseconds(request->delay_ms()));
+  // Honour the client's deadline: never wait past it, and say so when it
+  // cut the wait short (finishing OK then would race the client's own
+  // deadline).
+  const absl::Duration delay = absl::Milliseconds(request->delay_ms());
+  const absl::Duration wait = TimeLeft(*context, delay);
+  auto* call = new DelayedCall(
+      *this, wait < delay ? grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                         "the deadline passed before the "
+                                         "requested delay was over")
+                          : grpc::Status::OK);
   Schedule(call, absl::Now() + wait);
   return call;
 }
@@ -106,7 +117,7 @@ void EchoServiceImpl::RunTimer() {
         due_.erase(due_.begin());
       }
     }
-    for (DelayedCall* call : finished) call->Finish(grpc::Status::OK);
+    for (DelayedCall* call : finished) call->Finish(call->when_due());
   }
 }
 
