@@ -12,7 +12,7 @@
 #include "crm/contact/api/contact_service.h"
 #include "crm/contact/api/store_key_provider.h"
 #include "crm/contact/crypto/aes_gcm_sealer.h"
-#include "crm/contact/projections/contact_projections.h"
+#include "crm/contact/projections/service_projections.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/projection/projection.h"
 #include "crm/server/command_line.h"
@@ -41,13 +41,10 @@ absl::Status Run(const crm::server::ServerConfig& config) {
   auto keys = std::make_unique<api::StoreKeyProvider>(store.get());
   auto sealer = std::make_unique<AesGcmSealer>(keys.get());
 
-  std::vector<std::unique_ptr<crm::projection::Projection>> list;
-  list.push_back(
-      std::make_unique<projections::ContactsByIdProjection>(sealer.get()));
-  list.push_back(
-      std::make_unique<projections::ContactListProjection>(sealer.get()));
-  ASSIGN_OR_RETURN(auto engine, crm::projection::ProjectionEngine::Start(
-                                    *store, std::move(list)));
+  ASSIGN_OR_RETURN(
+      auto engine,
+      crm::projection::ProjectionEngine::Start(
+          *store, projections::ContactServiceProjections(sealer.get())));
   auto projection_metrics =
       crm::server::RegisterProjectionMetrics(*metrics, *engine);
 

@@ -2,9 +2,11 @@
 // decode the request, call the domain, append, finish with the converted
 // status (grpc_status.h).
 //
-// Built so far: CreateContact, GetContact, ListContacts, UpdateContact,
-// DeleteContact, UndeleteContact. Every other RPC answers UNIMPLEMENTED
-// (the generated base class).
+// The RPCs are defined by area, one file each in src/: contacts
+// (contact_service.cc), accounts, relationships, activities, history,
+// quality, privacy, import and watch (<area>_service.cc); what they share is
+// in src/service_support.h. An RPC not built yet answers UNIMPLEMENTED (the
+// generated base class); services/contact/README.md lists which.
 //
 // Caller: the tenant comes from the metadata "x-crm-tenant" and the actor
 // from "x-crm-actor" (until bearer tokens carry them, DESIGN.md §11). A
@@ -25,6 +27,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -40,8 +43,8 @@ namespace crm::contact::api {
 inline constexpr char kTenantKey[] = "x-crm-tenant";
 inline constexpr char kActorKey[] = "x-crm-actor";
 
-class ContactServiceImpl final : public v1::ContactService::CallbackService {
- public:
+// What the handlers work with. None is owned; all outlive the service.
+struct ServiceDeps {
   struct Options {
     // Longest a call waits for the projections to show a position.
     absl::Duration max_wait = absl::Seconds(5);
@@ -49,69 +52,188 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
     std::string default_region;
   };
 
+  eventstore::EventStore& store;
+  // Runs the projections of ContactServiceProjections().
+  const projection::ProjectionEngine& engine;
+  PersonalDataSealer& sealer;
+  Options options;
+};
+
+class ContactServiceImpl final : public v1::ContactService::CallbackService {
+ public:
+  using Options = ServiceDeps::Options;
+
   // None is owned; all must outlive the service. The engine runs the
-  // projections of contact_projections.h.
+  // projections of ContactServiceProjections() (contact_projections.h).
   ContactServiceImpl(eventstore::EventStore& store,
                      const projection::ProjectionEngine& engine,
-                     PersonalDataSealer& sealer, Options options);
+                     PersonalDataSealer& sealer, Options options)
+      : deps_{store, engine, sealer, std::move(options)} {}
 
+  // Contacts (contact_service.cc).
   grpc::ServerUnaryReactor* CreateContact(
-      grpc::CallbackServerContext* context,
+      grpc::CallbackServerContext* call,
       const v1::CreateContactRequest* request,
       v1::CreateContactResponse* response) override;
-  grpc::ServerUnaryReactor* GetContact(grpc::CallbackServerContext* context,
+  grpc::ServerUnaryReactor* GetContact(grpc::CallbackServerContext* call,
                                        const v1::GetContactRequest* request,
                                        v1::Contact* response) override;
   grpc::ServerUnaryReactor* ListContacts(
-      grpc::CallbackServerContext* context,
-      const v1::ListContactsRequest* request,
+      grpc::CallbackServerContext* call, const v1::ListContactsRequest* request,
       v1::ListContactsResponse* response) override;
   grpc::ServerUnaryReactor* UpdateContact(
-      grpc::CallbackServerContext* context,
+      grpc::CallbackServerContext* call,
       const v1::UpdateContactRequest* request,
       v1::UpdateContactResponse* response) override;
   grpc::ServerUnaryReactor* DeleteContact(
-      grpc::CallbackServerContext* context,
+      grpc::CallbackServerContext* call,
       const v1::DeleteContactRequest* request,
       v1::DeleteContactResponse* response) override;
   grpc::ServerUnaryReactor* UndeleteContact(
-      grpc::CallbackServerContext* context,
+      grpc::CallbackServerContext* call,
       const v1::UndeleteContactRequest* request,
       v1::UndeleteContactResponse* response) override;
 
+  // Accounts (account_service.cc).
+  grpc::ServerUnaryReactor* CreateAccount(
+      grpc::CallbackServerContext* call,
+      const v1::CreateAccountRequest* request,
+      v1::CreateAccountResponse* response) override;
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* call,
+                                       const v1::GetAccountRequest* request,
+                                       v1::Account* response) override;
+  grpc::ServerUnaryReactor* ListAccounts(
+      grpc::CallbackServerContext* call, const v1::ListAccountsRequest* request,
+      v1::ListAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateAccount(
+      grpc::CallbackServerContext* call,
+      const v1::UpdateAccountRequest* request,
+      v1::UpdateAccountResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteAccount(
+      grpc::CallbackServerContext* call,
+      const v1::DeleteAccountRequest* request,
+      v1::DeleteAccountResponse* response) override;
+  grpc::ServerUnaryReactor* UndeleteAccount(
+      grpc::CallbackServerContext* call,
+      const v1::UndeleteAccountRequest* request,
+      v1::UndeleteAccountResponse* response) override;
+
+  // Contact-to-account relationships (relationship_service.cc).
+  grpc::ServerUnaryReactor* CreateRelationship(
+      grpc::CallbackServerContext* call,
+      const v1::CreateRelationshipRequest* request,
+      v1::CreateRelationshipResponse* response) override;
+  grpc::ServerUnaryReactor* ListRelationships(
+      grpc::CallbackServerContext* call,
+      const v1::ListRelationshipsRequest* request,
+      v1::ListRelationshipsResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateRelationship(
+      grpc::CallbackServerContext* call,
+      const v1::UpdateRelationshipRequest* request,
+      v1::UpdateRelationshipResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteRelationship(
+      grpc::CallbackServerContext* call,
+      const v1::DeleteRelationshipRequest* request,
+      v1::DeleteRelationshipResponse* response) override;
+
+  // Activities (activity_service.cc).
+  grpc::ServerUnaryReactor* CreateActivity(
+      grpc::CallbackServerContext* call,
+      const v1::CreateActivityRequest* request,
+      v1::CreateActivityResponse* response) override;
+  grpc::ServerUnaryReactor* GetActivity(grpc::CallbackServerContext* call,
+                                        const v1::GetActivityRequest* request,
+                                        v1::Activity* response) override;
+  grpc::ServerUnaryReactor* ListActivities(
+      grpc::CallbackServerContext* call,
+      const v1::ListActivitiesRequest* request,
+      v1::ListActivitiesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateActivity(
+      grpc::CallbackServerContext* call,
+      const v1::UpdateActivityRequest* request,
+      v1::UpdateActivityResponse* response) override;
+  grpc::ServerUnaryReactor* CompleteActivity(
+      grpc::CallbackServerContext* call,
+      const v1::CompleteActivityRequest* request,
+      v1::CompleteActivityResponse* response) override;
+  grpc::ServerUnaryReactor* ReopenActivity(
+      grpc::CallbackServerContext* call,
+      const v1::ReopenActivityRequest* request,
+      v1::ReopenActivityResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteActivity(
+      grpc::CallbackServerContext* call,
+      const v1::DeleteActivityRequest* request,
+      v1::DeleteActivityResponse* response) override;
+
+  // Timeline and history (history_service.cc).
+  grpc::ServerUnaryReactor* ListTimelineEntries(
+      grpc::CallbackServerContext* call,
+      const v1::ListTimelineEntriesRequest* request,
+      v1::ListTimelineEntriesResponse* response) override;
+  grpc::ServerUnaryReactor* ListHistory(
+      grpc::CallbackServerContext* call, const v1::ListHistoryRequest* request,
+      v1::ListHistoryResponse* response) override;
+
+  // Data quality: duplicates, merges, incomplete records (quality_service.cc).
+  grpc::ServerUnaryReactor* FindDuplicateContacts(
+      grpc::CallbackServerContext* call,
+      const v1::FindDuplicateContactsRequest* request,
+      v1::FindDuplicateContactsResponse* response) override;
+  grpc::ServerUnaryReactor* FindDuplicateAccounts(
+      grpc::CallbackServerContext* call,
+      const v1::FindDuplicateAccountsRequest* request,
+      v1::FindDuplicateAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* MergeContacts(
+      grpc::CallbackServerContext* call,
+      const v1::MergeContactsRequest* request,
+      v1::MergeContactsResponse* response) override;
+  grpc::ServerUnaryReactor* UnmergeContacts(
+      grpc::CallbackServerContext* call,
+      const v1::UnmergeContactsRequest* request,
+      v1::UnmergeContactsResponse* response) override;
+  grpc::ServerUnaryReactor* MergeAccounts(
+      grpc::CallbackServerContext* call,
+      const v1::MergeAccountsRequest* request,
+      v1::MergeAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* UnmergeAccounts(
+      grpc::CallbackServerContext* call,
+      const v1::UnmergeAccountsRequest* request,
+      v1::UnmergeAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* ListIncompleteRecords(
+      grpc::CallbackServerContext* call,
+      const v1::ListIncompleteRecordsRequest* request,
+      v1::ListIncompleteRecordsResponse* response) override;
+
+  // Personal data: consent, export, erasure (privacy_service.cc).
+  grpc::ServerUnaryReactor* GiveConsent(
+      grpc::CallbackServerContext* call, const v1::GiveConsentRequest* request,
+      v1::GiveConsentResponse* response) override;
+  grpc::ServerUnaryReactor* WithdrawConsent(
+      grpc::CallbackServerContext* call,
+      const v1::WithdrawConsentRequest* request,
+      v1::WithdrawConsentResponse* response) override;
+  grpc::ServerUnaryReactor* ListConsents(
+      grpc::CallbackServerContext* call, const v1::ListConsentsRequest* request,
+      v1::ListConsentsResponse* response) override;
+  grpc::ServerWriteReactor<v1::PersonalDataExportPart>* ExportPersonalData(
+      grpc::CallbackServerContext* call,
+      const v1::ExportPersonalDataRequest* request) override;
+  grpc::ServerUnaryReactor* EraseContact(
+      grpc::CallbackServerContext* call, const v1::EraseContactRequest* request,
+      v1::EraseContactResponse* response) override;
+
+  // Bulk import (import_service.cc).
+  grpc::ServerBidiReactor<v1::ImportContactsRequest,
+                          v1::ImportContactsResponse>*
+  ImportContacts(grpc::CallbackServerContext* call) override;
+
+  // Change feed (watch_service.cc).
+  grpc::ServerWriteReactor<v1::WatchEventsResponse>* WatchEvents(
+      grpc::CallbackServerContext* call,
+      const v1::WatchEventsRequest* request) override;
+
  private:
-  // Where a write landed.
-  struct Written {
-    std::string id;
-    uint64_t position = 0;  // 0: nothing appended (no change).
-    uint64_t version = 0;
-  };
-
-  absl::StatusOr<ContactState> Load(std::string_view id) const;
-  absl::StatusOr<Written> Execute(const grpc::CallbackServerContext& call,
-                                  const CommandContext& context,
-                                  std::string_view id, std::string_view etag,
-                                  const ContactCommand& command,
-                                  std::string_view request_id);
-  // Delete and Undelete: the same steps with another command (made from
-  // the contact's id); fills the response's contact and result.
-  absl::Status ChangeLifecycle(grpc::CallbackServerContext& call,
-                               std::string_view name, std::string_view etag,
-                               std::string_view request_id,
-                               ContactCommand (*command)(std::string id),
-                               v1::Contact& contact,
-                               common::v1::WriteResult& result);
-  // The contact as the projection shows it once it reached `position`.
-  absl::StatusOr<v1::Contact> ReadContact(
-      const grpc::CallbackServerContext& call, std::string_view tenant,
-      std::string_view id, uint64_t position) const;
-  absl::Status WaitFor(const grpc::CallbackServerContext& call,
-                       std::string_view projection, uint64_t position) const;
-
-  eventstore::EventStore& store_;
-  const projection::ProjectionEngine& engine_;
-  PersonalDataSealer& sealer_;
-  Options options_;
+  ServiceDeps deps_;
 };
 
 }  // namespace crm::contact::api

@@ -1,0 +1,16 @@
+#include "crm/contact/projections/service_projections.h"
+
+#include "crm/contact/projections/contact_projections.h"
+
+namespace crm::contact::projections {
+
+std::vector<std::unique_ptr<projection::Projection>> ContactServiceProjections(
+    PersonalDataSealer* sealer, const ProjectionOptions& options) {
+  std::vector<std::unique_ptr<projection::Projection>> list;
+  list.push_back(std::make_unique<ContactsByIdProjection>(
+      sealer, options.contacts_by_id_version));
+  list.push_back(std::make_unique<ContactListProjection>(sealer));
+  return list;
+}
+
+}  // namespace crm::contact::projections
