@@ -28,6 +28,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -50,6 +51,12 @@ struct ServiceDeps {
     absl::Duration max_wait = absl::Seconds(5);
     // ISO region for phone numbers without "+country"; empty: refused.
     std::string default_region;
+    // The field paths ListIncompleteRecords requires when a request names
+    // none (Contact and Account resource paths; see completeness.h).
+    std::vector<std::string> required_contact_fields = {
+        "given_name", "family_name", "emails", "account"};
+    std::vector<std::string> required_account_fields = {"display_name",
+                                                        "website", "industry"};
   };
 
   eventstore::EventStore& store;
