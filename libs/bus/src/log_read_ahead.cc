@@ -27,27 +27,16 @@ LogReadAhead::~LogReadAhead() {
 }
 
 void LogReadAhead::Run() {
-  std::vector<eventstore::Envelope> envelopes;
   std::vector<Event> filling;
   while (true) {
     absl::Status status =
-        subscription_->NextInto(absl::Milliseconds(100), envelopes);
+        subscription_->NextRawInto(absl::Milliseconds(100), filling);
     if (!status.ok()) {
       absl::MutexLock lock(&mu_);
       if (!stop_) error_ = std::move(status);
       return;
     }
-    if (envelopes.empty()) continue;  // Caught up: wait for more.
-    filling.resize(envelopes.size());
-    for (size_t i = 0; i < envelopes.size(); ++i) {
-      const eventstore::Envelope& envelope = envelopes[i];
-      Event& event = filling[i];
-      event.position = envelope.global_position();
-      event.stream = envelope.stream();
-      event.event_id = envelope.event_id();
-      event.type = envelope.type();
-      envelope.SerializeToString(&event.value);
-    }
+    if (filling.empty()) continue;  // Caught up: wait for more.
     absl::MutexLock lock(&mu_);
     auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !has_ready_ || stop_;

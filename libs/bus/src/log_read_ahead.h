@@ -1,8 +1,8 @@
 // LogReadAhead: reads a store's log on a thread of its own, ahead of the
-// outbox relay, and serializes each event for producing, so that reading
-// and serializing overlap producing. (In `crm-bench relay` reading from the
-// store was half of the relay thread's time, producing a third.) Holds at
-// most two batches: the one handed out and the one prepared next.
+// outbox relay, so that reading overlaps producing. Events are read raw
+// (EventStore::ReadAllRawInto): the stored envelope bytes are produced as
+// they are, never parsed and serialized again. Holds at most two batches:
+// the one handed out and the one prepared next.
 // Internal to libs/bus.
 #pragma once
 
@@ -24,14 +24,8 @@ namespace crm::bus {
 
 class LogReadAhead {
  public:
-  // One event, ready to produce.
-  struct Event {
-    uint64_t position = 0;
-    std::string stream;
-    std::string value;  // The serialized EventEnvelope.
-    std::string event_id;
-    std::string type;
-  };
+  // One event, ready to produce: `envelope` is the message value.
+  using Event = eventstore::RawEvent;
 
   // Starts reading at global position `from`, `batch_events` at a time.
   // Errors: those of EventStore::SubscribeToAll.

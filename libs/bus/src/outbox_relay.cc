@@ -249,23 +249,24 @@ class OutboxRelayImpl final : public OutboxRelay {
       if (acked_.size() >= options_.max_in_flight) return false;
       const LogReadAhead::Event& event = batch_[next_index_];
       const uint64_t expected = acked_cursor_ + acked_.size() + 1;
-      if (event.position != expected) {
+      if (event.global_position != expected) {
         RecordError(absl::InternalError(fmt::format(
             "the relay to {} read position {} where it expected {}; it "
             "re-reads the log from its cursor",
-            topic_, event.position, expected)));
+            topic_, event.global_position, expected)));
         reset_needed_ = true;
         return false;
       }
-      const rd_kafka_resp_err_t err = ProduceEvent(
-          producer_.get(), topic_, event.stream, event.value, event.event_id,
-          event.type,
-          reinterpret_cast<void*>(static_cast<uintptr_t>(event.position)));
+      const rd_kafka_resp_err_t err =
+          ProduceEvent(producer_.get(), topic_, event.stream, event.envelope,
+                       event.event_id, event.type,
+                       reinterpret_cast<void*>(
+                           static_cast<uintptr_t>(event.global_position)));
       if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) return false;
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        RecordError(
-            KafkaErrorToStatus(err, fmt::format("producing position {} to {}",
-                                                event.position, topic_)));
+        RecordError(KafkaErrorToStatus(
+            err, fmt::format("producing position {} to {}",
+                             event.global_position, topic_)));
         WaitUnlessStopped(kRetryBackoff);
         return false;
       }

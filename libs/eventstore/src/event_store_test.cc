@@ -3,6 +3,8 @@
 #include "crm/eventstore/event_store.h"
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "key_encoding.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "store_test_util.h"
@@ -21,6 +24,8 @@ using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 using Code = absl::StatusCode;
 
@@ -410,6 +415,56 @@ TEST_F(EventStoreTest, ReadAllIntoReusesTheSliceAndReplacesItsEvents) {
   EXPECT_THAT(slice.events, SizeIs(0));
 }
 
+TEST_F(EventStoreTest, ReadAllRawGivesTheStoredEnvelopesAndTheirRoutingFields) {
+  ASSERT_THAT(store_->Append("contact-1", ExpectedVersion::Any(), Events(3)),
+              IsOk());
+  ASSERT_THAT(store_->Append("contact-2", ExpectedVersion::Any(), Events(2)),
+              IsOk());
+  ASSERT_OK_AND_ASSIGN(AllSlice parsed, store_->ReadAll(1, 10));
+  RawSlice raw;
+  ASSERT_THAT(store_->ReadAllRawInto(2, 3, raw), IsOk());
+  ASSERT_THAT(raw.events, SizeIs(3));
+  EXPECT_EQ(raw.next_position, 5u);
+  EXPECT_FALSE(raw.end_of_log);
+  for (const RawEvent& event : raw.events) {
+    const Envelope& expected = parsed.events[event.global_position - 1];
+    EXPECT_EQ(event.stream, expected.stream());
+    EXPECT_EQ(event.event_id, expected.event_id());
+    EXPECT_EQ(event.type, expected.type());
+    Envelope decoded;
+    ASSERT_TRUE(decoded.ParseFromString(event.envelope));
+    EXPECT_EQ(decoded.SerializeAsString(), expected.SerializeAsString());
+  }
+  // A later, shorter page replaces the events and keeps paging.
+  ASSERT_THAT(store_->ReadAllRawInto(raw.next_position, 3, raw), IsOk());
+  ASSERT_THAT(raw.events, SizeIs(1));
+  EXPECT_EQ(raw.events[0].stream, "contact-2");
+  EXPECT_TRUE(raw.end_of_log);
+  EXPECT_THAT(store_->ReadAllRawInto(1, 0, raw),
+              StatusIs(Code::kInvalidArgument));
+  EXPECT_THAT(raw.events, SizeIs(0));
+}
+
+TEST_F(EventStoreTest, SubscriptionFollowsTheLogRawFromCatchUpToLive) {
+  ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(3)), IsOk());
+  ASSERT_OK_AND_ASSIGN(auto subscription,
+                       store_->SubscribeToAll(2, {.max_batch_events = 10}));
+  std::vector<RawEvent> batch;
+  ASSERT_THAT(subscription->NextRawInto(absl::Seconds(5), batch), IsOk());
+  ASSERT_THAT(batch, SizeIs(2));
+  EXPECT_EQ(batch[0].global_position, 2u);
+  EXPECT_EQ(batch[1].global_position, 3u);
+  ASSERT_THAT(subscription->NextRawInto(absl::Milliseconds(10), batch), IsOk());
+  EXPECT_THAT(batch, SizeIs(0));
+  ASSERT_THAT(store_->Append("t", ExpectedVersion::Any(), Events(1)), IsOk());
+  ASSERT_THAT(subscription->NextRawInto(absl::Seconds(5), batch), IsOk());
+  ASSERT_THAT(batch, SizeIs(1));
+  EXPECT_EQ(batch[0].stream, "t");
+  subscription->Cancel();
+  EXPECT_THAT(subscription->NextRawInto(absl::Seconds(5), batch),
+              StatusIs(Code::kCancelled));
+}
+
 TEST_F(EventStoreTest, EverythingSurvivesReopen) {
   ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(3)), IsOk());
   ASSERT_THAT(store_->SetStreamMetadata("s", {{"owner", "u1"}}), IsOk());
@@ -547,6 +602,73 @@ TEST_F(EventStoreTest, CommitHookWritesInTheSameBatchOrRefusesTheAppend) {
   EXPECT_THAT(store_->ColumnFamily("unknown"), StatusIs(Code::kNotFound));
 }
 
+// Every file under `directory` whose bytes contain `needle`.
+std::vector<std::string> FilesContaining(const std::filesystem::path& directory,
+                                         const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(directory)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+    if (bytes.find(needle) != std::string::npos) {
+      found.push_back(entry.path().filename().string());
+    }
+  }
+  return found;
+}
+
+TEST_F(EventStoreTest, PurgeDeletedDataLeavesNoOldValueInAnyFile) {
+  options_.extra_column_families = {"keys", "index"};
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(rocksdb::ColumnFamilyHandle * keys,
+                       store_->ColumnFamily("keys"));
+  ASSERT_OK_AND_ASSIGN(rocksdb::ColumnFamilyHandle * index,
+                       store_->ColumnFamily("index"));
+  const std::string overwritten = "overwritten-value-4711";
+  const std::string deleted = "deleted-value-0815";
+  const std::string kept = "kept-value-1234";
+  rocksdb::WriteBatch first;
+  first.Put(keys, "k1", overwritten);
+  first.Put(index, "i1", deleted);
+  first.Put(index, "i2", kept);
+  ASSERT_THAT(store_->Write(first), IsOk());
+  // Into an SST file too, not only the WAL and the memtable.
+  ASSERT_THAT(store_->PurgeDeletedData(), IsOk());
+  ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(3)), IsOk());
+  rocksdb::WriteBatch second;
+  second.Put(keys, "k1", "erased");
+  second.Delete(index, "i1");
+  ASSERT_THAT(store_->Write(second), IsOk());
+  // Control: the search finds what the files hold.
+  EXPECT_THAT(FilesContaining(dir_.path(), overwritten), Not(IsEmpty()));
+  EXPECT_THAT(FilesContaining(dir_.path(), deleted), Not(IsEmpty()));
+
+  ASSERT_THAT(store_->PurgeDeletedData(), IsOk());
+
+  EXPECT_THAT(FilesContaining(dir_.path(), overwritten), IsEmpty());
+  EXPECT_THAT(FilesContaining(dir_.path(), deleted), IsEmpty());
+  EXPECT_THAT(FilesContaining(dir_.path(), kept), Not(IsEmpty()));
+  std::string value;
+  ASSERT_TRUE(
+      store_->db().Get(rocksdb::ReadOptions(), keys, "k1", &value).ok());
+  EXPECT_EQ(value, "erased");
+  EXPECT_TRUE(store_->db()
+                  .Get(rocksdb::ReadOptions(), index, "i1", &value)
+                  .IsNotFound());
+  ASSERT_OK_AND_ASSIGN(StreamSlice slice,
+                       store_->ReadStream("s", Direction::kForward, 1, 10));
+  EXPECT_THAT(slice.events, SizeIs(3));
+  // The purged store reopens with everything it kept.
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(keys, store_->ColumnFamily("keys"));
+  ASSERT_TRUE(
+      store_->db().Get(rocksdb::ReadOptions(), keys, "k1", &value).ok());
+  EXPECT_EQ(value, "erased");
+  EXPECT_EQ(store_->LastPosition(), 3u);
+}
+
 TEST_F(EventStoreTest, WriteAcceptsOnlyExtraColumnFamilies) {
   options_.extra_column_families = {"offsets"};
   Reopen();
@@ -663,6 +785,50 @@ TEST_F(EventStoreTest, OpenRefusesADatabaseThatIsNotAnEventStore) {
   EXPECT_THAT(
       EventStore::Open(options_),
       StatusIs(Code::kFailedPrecondition, HasSubstr("not an event store")));
+}
+
+TEST_F(EventStoreTest, ACorruptLogEntryIsDataLossForParsedAndRawReads) {
+  ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(3)), IsOk());
+  store_.reset();
+  {
+    std::vector<std::string> families;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(),
+                                                options_.path, &families)
+                    .ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : families) {
+      descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), options_.path,
+                                  descriptors, &handles, &raw)
+                    .ok());
+    rocksdb::ColumnFamilyHandle* log = nullptr;
+    for (size_t i = 0; i < families.size(); ++i) {
+      if (families[i] == "es_log") log = handles[i];
+    }
+    ASSERT_NE(log, nullptr);
+    // A truncated length-delimited field: not a well-formed envelope.
+    ASSERT_TRUE(raw->Put(rocksdb::WriteOptions(), log,
+                         internal::EncodePosition(2),
+                         std::string("\x12\x40") + "ab")
+                    .ok());
+    for (auto* handle : handles)
+      raw->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    delete raw;
+  }
+  ASSERT_OK_AND_ASSIGN(store_, EventStore::Open(options_));
+  RawSlice raw;
+  EXPECT_THAT(store_->ReadAllRawInto(1, 10, raw),
+              StatusIs(Code::kDataLoss, HasSubstr("global position 2")));
+  EXPECT_THAT(raw.events, SizeIs(0));
+  AllSlice parsed;
+  EXPECT_THAT(store_->ReadAllInto(1, 10, parsed),
+              StatusIs(Code::kDataLoss, HasSubstr("global position 2")));
+  // Reads before the corrupt entry still work.
+  ASSERT_THAT(store_->ReadAllRawInto(1, 1, raw), IsOk());
+  EXPECT_THAT(raw.events, SizeIs(1));
 }
 
 }  // namespace

@@ -6,13 +6,17 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 #include "crm/base/status_macros.h"
 #include "errors_internal.h"
 #include "fmt/format.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "key_encoding.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
+#include "rocksdb/transaction_log.h"
 #include "rocksdb/write_batch.h"
 #include "rocksdb/write_buffer_manager.h"
 #include "subscription_internal.h"
@@ -163,6 +167,41 @@ absl::Status ValidateOptions(const EventStore::Options& options) {
     }
   }
   return absl::OkStatus();
+}
+
+// Reads the routing fields of a serialized EventEnvelope (event_id = 1,
+// stream = 2, global_position = 4, type = 5) from its wire form, skipping
+// every other field; false when the bytes are not a well-formed message.
+bool DecodeRawFields(const std::string& bytes, RawEvent& event) {
+  using google::protobuf::internal::WireFormatLite;
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(bytes.data()),
+      static_cast<int>(bytes.size()));
+  event.global_position = 0;
+  event.stream.clear();
+  event.event_id.clear();
+  event.type.clear();
+  while (const uint32_t tag = input.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool delimited = WireFormatLite::GetTagWireType(tag) ==
+                           WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+    const bool varint =
+        WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT;
+    bool ok = true;
+    if (field == 1 && delimited) {
+      ok = WireFormatLite::ReadString(&input, &event.event_id);
+    } else if (field == 2 && delimited) {
+      ok = WireFormatLite::ReadString(&input, &event.stream);
+    } else if (field == 4 && varint) {
+      ok = input.ReadVarint64(&event.global_position);
+    } else if (field == 5 && delimited) {
+      ok = WireFormatLite::ReadString(&input, &event.type);
+    } else {
+      ok = WireFormatLite::SkipField(&input, tag);
+    }
+    if (!ok) return false;
+  }
+  return input.ConsumedEntireMessage() && event.global_position > 0;
 }
 
 }  // namespace
@@ -806,10 +845,11 @@ absl::StatusOr<StreamSlice> RocksDbEventStore::ReadStream(
   return slice;
 }
 
-absl::Status RocksDbEventStore::ReadAllInto(uint64_t from_position,
-                                            size_t max_count,
-                                            AllSlice& slice) const {
-  std::vector<Envelope>& events = slice.events;
+template <typename Slice, typename Decode>
+absl::Status RocksDbEventStore::ReadLogInto(uint64_t from_position,
+                                            size_t max_count, Slice& slice,
+                                            Decode decode) const {
+  auto& events = slice.events;
   size_t count = 0;
   // Drops the events past `count`, keeping the memory of the others.
   auto finish = [&](absl::Status status) {
@@ -830,8 +870,8 @@ absl::Status RocksDbEventStore::ReadAllInto(uint64_t from_position,
        it->Next()) {
     const rocksdb::Slice value = it->value();
     if (count == events.size()) events.emplace_back();
-    Envelope& event = events[count];
-    if (!event.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    const std::optional<uint64_t> position = decode(value, events[count]);
+    if (!position.has_value()) {
       return finish(absl::DataLossError(fmt::format(
           "event store: the event at global position {} is corrupt; restore "
           "the store from a backup",
@@ -839,11 +879,38 @@ absl::Status RocksDbEventStore::ReadAllInto(uint64_t from_position,
     }
     ++count;
     bytes += value.size();
-    slice.next_position = event.global_position() + 1;
+    slice.next_position = *position + 1;
   }
   RETURN_IF_ERROR(finish(FromRocksDb(it->status(), "reading the log")));
   slice.end_of_log = !it->Valid();
   return absl::OkStatus();
+}
+
+absl::Status RocksDbEventStore::ReadAllInto(uint64_t from_position,
+                                            size_t max_count,
+                                            AllSlice& slice) const {
+  return ReadLogInto(from_position, max_count, slice,
+                     [](const rocksdb::Slice& value,
+                        Envelope& event) -> std::optional<uint64_t> {
+                       if (!event.ParseFromArray(
+                               value.data(), static_cast<int>(value.size()))) {
+                         return std::nullopt;
+                       }
+                       return event.global_position();
+                     });
+}
+
+absl::Status RocksDbEventStore::ReadAllRawInto(uint64_t from_position,
+                                               size_t max_count,
+                                               RawSlice& slice) const {
+  return ReadLogInto(from_position, max_count, slice,
+                     [](const rocksdb::Slice& value,
+                        RawEvent& event) -> std::optional<uint64_t> {
+                       event.envelope.assign(value.data(), value.size());
+                       if (!DecodeRawFields(event.envelope, event))
+                         return std::nullopt;
+                       return event.global_position;
+                     });
 }
 
 uint64_t RocksDbEventStore::LastPosition() const {
@@ -1036,6 +1103,7 @@ RocksDbEventStore::CreateColumnFamily(std::string_view name) {
 
 absl::Status RocksDbEventStore::DropColumnFamily(std::string_view name) {
   const std::string family(name);
+  absl::MutexLock purge_lock(&purge_mu_);
   absl::MutexLock lock(&families_mu_);
   auto it = extra_.find(family);
   if (it == extra_.end()) {
@@ -1056,6 +1124,96 @@ absl::Status RocksDbEventStore::DropColumnFamily(std::string_view name) {
   handles_.erase(std::find(handles_.begin(), handles_.end(), handle));
   return FromRocksDb(db_->DestroyColumnFamilyHandle(handle),
                      fmt::format("closing column family '{}'", family));
+}
+
+namespace {
+
+// Names of the WAL, SST and MANIFEST files in `directory`.
+std::vector<std::string> DataFiles(const std::string& directory) {
+  std::vector<std::string> files;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    const bool data = name.ends_with(".log") || name.ends_with(".sst") ||
+                      name.starts_with("MANIFEST-");
+    if (data) files.push_back(name);
+  }
+  return files;
+}
+
+}  // namespace
+
+absl::StatusOr<absl::flat_hash_set<std::string>>
+RocksDbEventStore::LiveFileNames() const {
+  std::vector<std::string> files;
+  uint64_t manifest_bytes = 0;
+  RETURN_IF_ERROR(FromRocksDb(
+      db_->GetLiveFiles(files, &manifest_bytes, /*flush_memtable=*/false),
+      "listing the live files"));
+  rocksdb::VectorLogPtr wal_files;
+  RETURN_IF_ERROR(
+      FromRocksDb(db_->GetSortedWalFiles(wal_files), "listing the WAL files"));
+  absl::flat_hash_set<std::string> live;
+  for (const std::string& file : files) {
+    live.insert(std::filesystem::path(file).filename().string());
+  }
+  for (const auto& wal : wal_files) {
+    live.insert(std::filesystem::path(wal->PathName()).filename().string());
+  }
+  return live;
+}
+
+absl::Status RocksDbEventStore::PurgeDeletedData(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock purge_lock(&purge_mu_);
+  std::vector<rocksdb::ColumnFamilyHandle*> all;
+  std::vector<rocksdb::ColumnFamilyHandle*> extra;
+  {
+    absl::MutexLock lock(&families_mu_);
+    all = handles_;
+    for (const auto& [name, handle] : extra_) extra.push_back(handle);
+  }
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  flush.allow_write_stall = true;
+  RETURN_IF_ERROR(FromRocksDb(db_->Flush(flush, all),
+                              "flushing every column family to purge"));
+  rocksdb::CompactRangeOptions compact;
+  compact.exclusive_manual_compaction = false;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* handle : extra) {
+    RETURN_IF_ERROR(
+        FromRocksDb(db_->CompactRange(compact, handle, nullptr, nullptr),
+                    fmt::format("compacting column family '{}' to purge",
+                                handle->GetName())));
+  }
+  // RocksDB deletes the files a flush or compaction made obsolete on its
+  // background thread, possibly after the calls above returned: wait for
+  // the directory to hold live files only.
+  std::vector<std::string> obsolete;
+  while (true) {
+    // Listed first: a file made after the listing is not looked at, and
+    // one made after it but before the live set is read is in both.
+    const std::vector<std::string> listed = DataFiles(options_.path);
+    absl::StatusOr<absl::flat_hash_set<std::string>> live = LiveFileNames();
+    // A WAL file deleted while it was being listed fails the listing:
+    // look again.
+    if (!live.ok() && absl::Now() >= deadline) return live.status();
+    obsolete.clear();
+    for (const std::string& name : listed) {
+      if (!live.ok() || !live->contains(name)) obsolete.push_back(name);
+    }
+    if (obsolete.empty()) return absl::OkStatus();
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return absl::UnavailableError(fmt::format(
+      "event store: {} obsolete file(s) still on disk after the purge (first: "
+      "{}); file deletions may be disabled by a backup in progress; retry "
+      "once it ends",
+      obsolete.size(), obsolete.front()));
 }
 
 absl::StatusOr<rocksdb::ColumnFamilyHandle*> RocksDbEventStore::ColumnFamily(

@@ -47,6 +47,8 @@ class RocksDbEventStore final : public EventStore {
                                          size_t max_count) const override;
   absl::Status ReadAllInto(uint64_t from_position, size_t max_count,
                            AllSlice& slice) const override;
+  absl::Status ReadAllRawInto(uint64_t from_position, size_t max_count,
+                              RawSlice& slice) const override;
   uint64_t LastPosition() const override;
   absl::StatusOr<std::unique_ptr<Subscription>> SubscribeToAll(
       uint64_t from_position, SubscriptionOptions options) override;
@@ -66,6 +68,7 @@ class RocksDbEventStore final : public EventStore {
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> CreateColumnFamily(
       std::string_view name) override;
   absl::Status DropColumnFamily(std::string_view name) override;
+  absl::Status PurgeDeletedData(absl::Duration timeout) override;
   rocksdb::DB& db() const override { return *db_; }
   EventStoreStats stats() const override;
 
@@ -79,6 +82,12 @@ class RocksDbEventStore final : public EventStore {
   void WakeWaiters() const;
 
  private:
+  // ReadAllInto and ReadAllRawInto: `decode(value, event)` fills one event
+  // of `slice` from its stored bytes and gives its global position, or
+  // nullopt when the bytes are corrupt.
+  template <typename Slice, typename Decode>
+  absl::Status ReadLogInto(uint64_t from_position, size_t max_count,
+                           Slice& slice, Decode decode) const;
   // One pending write: an append, or a stream deletion.
   struct Writer {
     PreparedAppend* append = nullptr;
@@ -132,8 +141,14 @@ class RocksDbEventStore final : public EventStore {
       std::string_view request_id) const;
   int64_t NowMicros() const;
 
+  // The names of the live SST, WAL, MANIFEST, CURRENT and OPTIONS files.
+  absl::StatusOr<absl::flat_hash_set<std::string>> LiveFileNames() const;
+
   const Options options_;
   std::unique_ptr<rocksdb::DB> db_;
+  // Held by PurgeDeletedData and DropColumnFamily, so a purge never uses a
+  // dropped family's handle. Taken before families_mu_.
+  absl::Mutex purge_mu_ ABSL_ACQUIRED_BEFORE(families_mu_);
   // The options of families created at run time.
   rocksdb::ColumnFamilyOptions extra_family_options_;
   // Every open handle (the store's and the extra ones), destroyed on close.

@@ -14,11 +14,13 @@ LogSubscription::LogSubscription(const RocksDbEventStore& store,
       options_(options),
       next_position_(std::max<uint64_t>(from_position, 1)) {}
 
-absl::Status LogSubscription::NextInto(absl::Duration timeout,
-                                       std::vector<Envelope>& batch) {
+template <typename Slice, typename Read>
+absl::Status LogSubscription::NextBatch(absl::Duration timeout,
+                                        decltype(Slice::events)& batch,
+                                        Read read) {
   const absl::Time deadline = absl::Now() + timeout;
   // The batch's events are read into a slice that borrows its storage.
-  AllSlice slice;
+  Slice slice;
   slice.events.swap(batch);
   auto give_back = [&](absl::Status status) {
     slice.events.swap(batch);
@@ -33,9 +35,9 @@ absl::Status LogSubscription::NextInto(absl::Duration timeout,
     if (cancelled_.load()) {
       return give_back(absl::CancelledError("the subscription was cancelled"));
     }
-    absl::Status read =
-        store_.ReadAllInto(next_position_, options_.max_batch_events, slice);
-    if (!read.ok()) return give_back(read);
+    absl::Status status =
+        read(next_position_.load(), options_.max_batch_events, slice);
+    if (!status.ok()) return give_back(status);
     if (!slice.events.empty()) {
       next_position_ = slice.next_position;
       return give_back(absl::OkStatus());
@@ -50,6 +52,22 @@ absl::Status LogSubscription::NextInto(absl::Duration timeout,
     return give_back(absl::CancelledError("the subscription was cancelled"));
   }
   return give_back(absl::OkStatus());
+}
+
+absl::Status LogSubscription::NextInto(absl::Duration timeout,
+                                       std::vector<Envelope>& batch) {
+  return NextBatch<AllSlice>(
+      timeout, batch, [this](uint64_t from, size_t max, AllSlice& slice) {
+        return store_.ReadAllInto(from, max, slice);
+      });
+}
+
+absl::Status LogSubscription::NextRawInto(absl::Duration timeout,
+                                          std::vector<RawEvent>& batch) {
+  return NextBatch<RawSlice>(
+      timeout, batch, [this](uint64_t from, size_t max, RawSlice& slice) {
+        return store_.ReadAllRawInto(from, max, slice);
+      });
 }
 
 void LogSubscription::Cancel() {

@@ -21,10 +21,18 @@ class LogSubscription final : public Subscription {
   absl::Status NextInto(
       absl::Duration timeout,
       std::vector<::crm::common::v1::EventEnvelope>& batch) override;
+  absl::Status NextRawInto(absl::Duration timeout,
+                           std::vector<RawEvent>& batch) override;
   void Cancel() override;
   uint64_t next_position() const override { return next_position_; }
 
  private:
+  // NextInto and NextRawInto: `read(from, max_count, slice)` is the store's
+  // ReadAllInto or ReadAllRawInto.
+  template <typename Slice, typename Read>
+  absl::Status NextBatch(absl::Duration timeout, decltype(Slice::events)& batch,
+                         Read read);
+
   const RocksDbEventStore& store_;
   const SubscriptionOptions options_;
   // Only the thread calling Next() writes it.

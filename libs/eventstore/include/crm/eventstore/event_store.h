@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "crm/common/v1/event_envelope.pb.h"
 #include "crm/eventstore/expected_version.h"
+#include "crm/eventstore/raw_event.h"
 #include "crm/eventstore/subscription.h"
 
 namespace rocksdb {
@@ -321,6 +322,14 @@ class EventStore {
   virtual absl::Status ReadAllInto(uint64_t from_position, size_t max_count,
                                    AllSlice& slice) const = 0;
 
+  // ReadAllInto for readers that forward events unchanged: each event's
+  // stored bytes (the serialized envelope) with its position, stream,
+  // event_id and type (raw_event.h), without parsing the envelope. Same
+  // paging, limits and errors as ReadAllInto (DATA_LOSS for an event whose
+  // bytes are not a well-formed envelope).
+  virtual absl::Status ReadAllRawInto(uint64_t from_position, size_t max_count,
+                                      RawSlice& slice) const = 0;
+
   // Global position of the last committed event; 0 when the log is empty.
   virtual uint64_t LastPosition() const = 0;
 
@@ -396,6 +405,33 @@ class EventStore {
   // Errors: INVALID_ARGUMENT for a store family; NOT_FOUND when there is no
   // such family; UNAVAILABLE when the disk write fails.
   virtual absl::Status DropColumnFamily(std::string_view name) = 0;
+
+  // Makes what was overwritten or deleted in the extra column families
+  // physically gone from the store's files (erasure, crypto-shredding): RocksDB
+  // keeps old values in memtables, WAL files and SST files until a flush and a
+  // compaction drop them. This flushes every column family (so every WAL file
+  // written so far becomes obsolete), compacts every extra column family down
+  // to its last level (so no live SST file holds an old value or a deleted
+  // key), and returns once the obsolete WAL and SST files are deleted from
+  // the directory. The store's own families are flushed, not compacted: the
+  // log is immutable and holds no values that are ever overwritten.
+  //
+  // Cost: it rewrites every extra column family (projections, keys) in full,
+  // so it takes time and I/O in proportion to their size; appends and reads
+  // go on meanwhile. Calls are serialised with each other and with
+  // DropColumnFamily.
+  //
+  // WARNING: a value still visible to a ProjectionView, a RocksDB snapshot
+  // or an iterator alive during the call survives it (compaction keeps what
+  // a snapshot can see); call it again once they are released. Copies made
+  // before (backups, checkpoints) are not touched. The MANIFEST keeps the
+  // first and last key of old SST files until RocksDB starts a new one:
+  // keys (unlike values) should hold nothing that must be erased.
+  // Errors: UNAVAILABLE when a flush or compaction fails, or when obsolete
+  // files are still on disk after `timeout` (file deletions disabled by a
+  // backup in progress, say); retry then.
+  virtual absl::Status PurgeDeletedData(
+      absl::Duration timeout = absl::Seconds(30)) = 0;
 
   // The underlying database, for reading extra column families (iterators,
   // snapshots). WARNING: writing to the store's own column families through

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crm/common/v1/event_envelope.pb.h"
+#include "crm/eventstore/raw_event.h"
 
 namespace crm::eventstore {
 
@@ -54,6 +55,11 @@ class Subscription {
   virtual absl::Status NextInto(
       absl::Duration timeout,
       std::vector<::crm::common::v1::EventEnvelope>& batch) = 0;
+
+  // NextInto with raw events (EventStore::ReadAllRawInto): for readers that
+  // forward the stored envelopes unchanged. One subscription may mix both.
+  virtual absl::Status NextRawInto(absl::Duration timeout,
+                                   std::vector<RawEvent>& batch) = 0;
 
   // Makes a waiting and every later Next() return CANCELLED. Idempotent.
   virtual void Cancel() = 0;
