@@ -7,9 +7,8 @@
 #include <optional>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/random/random.h"
-#include "absl/strings/ascii.h"
 #include "crm/base/status_macros.h"
+#include "crm/base/uuid.h"
 #include "fmt/format.h"
 
 namespace crm::eventstore::internal {
@@ -85,8 +84,8 @@ absl::Status PrepareEvent(const std::string& stream, size_t index,
                     where()));
   }
   if (event.event_id().empty()) {
-    event.set_event_id(NewEventId());
-  } else if (!IsCanonicalUuid(event.event_id())) {
+    event.set_event_id(base::NewRandomUuid());
+  } else if (!base::IsUuid(event.event_id())) {
     return absl::InvalidArgumentError(
         fmt::format("{} has event_id '{}', which is not a canonical UUID; "
                     "leave it empty to have one generated",
@@ -127,40 +126,6 @@ absl::Status ValidateStreamName(std::string_view stream, size_t max_bytes) {
         "as 'contact-<id>'");
   }
   return absl::OkStatus();
-}
-
-bool IsCanonicalUuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string NewEventId() {
-  // absl::BitGen is seeded from the OS once per thread and then runs in user
-  // space: a syscall per id (as libuuid makes) would cost more than the rest
-  // of preparing an event.
-  thread_local absl::BitGen generator;
-  uint64_t high = absl::Uniform<uint64_t>(generator);
-  uint64_t low = absl::Uniform<uint64_t>(generator);
-  high = (high & ~0xf000ULL) | 0x4000ULL;          // Version 4.
-  low = (low & ~(0xcULL << 60)) | (0x8ULL << 60);  // Variant 10xx.
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string text(36, '-');
-  size_t out = 0;
-  for (int nibble = 0; nibble < 32; ++nibble) {
-    if (out == 8 || out == 13 || out == 18 || out == 23) ++out;
-    const uint64_t word = nibble < 16 ? high : low;
-    const int shift = 60 - 4 * (nibble % 16);
-    text[out++] = kHex[(word >> shift) & 0xf];
-  }
-  return text;
 }
 
 absl::StatusOr<PreparedAppend> PrepareAppend(

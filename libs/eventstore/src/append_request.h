@@ -40,11 +40,4 @@ absl::StatusOr<PreparedAppend> PrepareAppend(
 // characters.
 absl::Status ValidateStreamName(std::string_view stream, size_t max_bytes);
 
-// True for a UUID in canonical text form: 8-4-4-4-12 hex digits.
-bool IsCanonicalUuid(std::string_view text);
-
-// A new random (version 4) UUID in canonical lower-case form.
-// Thread-safe.
-std::string NewEventId();
-
 }  // namespace crm::eventstore::internal

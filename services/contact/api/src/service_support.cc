@@ -3,10 +3,9 @@
 #include <algorithm>
 #include <memory>
 
-#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "crm/base/uuid.h"
 #include "crm/contact/api/grpc_status.h"
 #include "crm/contact/domain/field_violation.h"
 #include "crm/server/logging.h"
@@ -158,22 +157,7 @@ std::string EncodePageToken(const google::protobuf::Message& request,
   return out;
 }
 
-std::string NewUuid() {
-  static absl::Mutex mutex(absl::kConstInit);
-  static absl::BitGen* gen = new absl::BitGen();
-  uint64_t high;
-  uint64_t low;
-  {
-    absl::MutexLock lock(&mutex);
-    high = absl::Uniform<uint64_t>(*gen);
-    low = absl::Uniform<uint64_t>(*gen);
-  }
-  high = (high & ~0xF000ULL) | 0x4000ULL;            // version 4
-  low = (low & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // variant 10
-  const std::string hex = fmt::format("{:016x}{:016x}", high, low);
-  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4),
-                     hex.substr(12, 4), hex.substr(16, 4), hex.substr(20));
-}
+std::string NewUuid() { return base::NewRandomUuid(); }
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   google::protobuf::Timestamp out;

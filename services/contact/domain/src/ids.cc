@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "crm/base/uuid.h"
 #include "fmt/format.h"
 #include "openssl/evp.h"
 
@@ -15,18 +16,6 @@ namespace {
 constexpr std::array<uint8_t, 16> kRootNamespace = {
     0x3b, 0x8e, 0x51, 0x0c, 0x6a, 0x2f, 0x4d, 0x7e,
     0x9c, 0x41, 0x0f, 0xa2, 0x5d, 0x13, 0x88, 0xe6};
-
-std::string FormatUuid(const uint8_t* bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[bytes[i] >> 4]);
-    out.push_back(kHex[bytes[i] & 0xf]);
-  }
-  return out;
-}
 
 std::string_view StreamPrefix(RecordType type) {
   switch (type) {
@@ -74,23 +63,12 @@ std::array<uint8_t, 16> UuidV5(const uint8_t* name_space,
 
 }  // namespace
 
-bool IsCanonicalUuid(std::string_view id) {
-  if (id.size() != 36) return false;
-  for (size_t i = 0; i < id.size(); ++i) {
-    char c = id[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return true;
-}
+bool IsCanonicalUuid(std::string_view id) { return base::IsCanonicalUuid(id); }
 
 std::string DeriveId(std::string_view name_space, std::string_view key) {
   std::array<uint8_t, 16> ns = UuidV5(kRootNamespace.data(), name_space);
   std::array<uint8_t, 16> id = UuidV5(ns.data(), key);
-  return FormatUuid(id.data());
+  return base::FormatUuid(id.data());
 }
 
 std::string StreamName(RecordType type, std::string_view id) {
