@@ -270,6 +270,10 @@ class ServiceHostImpl {
               {{"path", config_.ready_file}, {"error", std::strerror(errno)}});
     }
 
+    for (const std::function<void()>& end_streams : options_.on_shutdown) {
+      if (end_streams) end_streams();
+    }
+
     const absl::Duration reserve =
         options_.shutdown_steps.empty()
             ? absl::ZeroDuration()

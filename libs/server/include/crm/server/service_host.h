@@ -32,7 +32,8 @@
 //
 // Shutdown, on SIGTERM or SIGINT (or RequestShutdown()), within
 // config.shutdown_grace from the signal:
-//  1. health NOT_SERVING (Watch streams get it and end), ready file removed;
+//  1. health NOT_SERVING (Watch streams get it and end), ready file removed,
+//     options.on_shutdown run (services end their own long-lived streams);
 //  2. the server stops accepting calls and drains the calls in flight; those
 //     still running at the drain deadline are cancelled (handlers see
 //     IsCancelled()). The drain deadline leaves the shutdown steps a reserve
@@ -110,6 +111,12 @@ class ServiceHost {
 
     // Run in order after the drain; see the file comment.
     std::vector<ShutdownStep> shutdown_steps;
+
+    // Run in order when shutdown begins, after health turns NOT_SERVING and
+    // before the server drains its calls: for services to end long-lived
+    // streams (a change feed) that would otherwise hold the drain until its
+    // deadline. Each must return promptly (not wait for the calls to end).
+    std::vector<std::function<void()>> on_shutdown;
 
     // Shut down on SIGTERM and SIGINT. Default: true. Tests that run a host
     // inside the test process set false and call RequestShutdown().
