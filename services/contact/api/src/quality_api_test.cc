@@ -478,6 +478,15 @@ TEST_F(QualityApiTest, AccountsAreFoundByDomainMergedAndUnmerged) {
                 .error_code(),
             grpc::StatusCode::NOT_FOUND);
 
+  // Tenant-wide: the one pair, once.
+  v1::FindDuplicateAccountsRequest all;
+  v1::FindDuplicateAccountsResponse pairs;
+  ASSERT_TRUE(stub_->FindDuplicateAccounts(Context().get(), all, &pairs).ok());
+  ASSERT_THAT(pairs.candidates(), SizeIs(1));
+  EXPECT_EQ(pairs.candidates(0).record(), std::min(survivor, merged));
+  EXPECT_EQ(pairs.candidates(0).other_record(), std::max(survivor, merged));
+  EXPECT_TRUE(pairs.page().next_page_token().empty());
+
   v1::MergeAccountsRequest merge;
   merge.set_survivor(survivor);
   merge.set_merged(merged);

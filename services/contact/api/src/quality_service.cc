@@ -243,6 +243,52 @@ absl::Status WalkPairs(const projection::ProjectionView& view,
   return absl::OkStatus();
 }
 
+// Answers the tenant-wide search: WalkPairs over the profiles `load` reads
+// (nullopt: the record is not ACTIVE), each read once per call, scored by
+// `score_pair`.
+template <typename Profile, typename Request, typename Response>
+absl::Status AnswerPairs(
+    const projection::ProjectionView& view, QualityRecord kind,
+    std::string_view tenant, double min_score, size_t page_size,
+    const std::string& start_after,
+    const std::function<
+        absl::StatusOr<std::optional<Profile>>(const std::string&)>& load,
+    DuplicateScore (*score_pair)(const Profile&, const Profile&),
+    const Request& request, Response& response) {
+  std::map<std::string, std::optional<Profile>, std::less<>> profiles;
+  auto profile = [&](const std::string& id)
+      -> absl::StatusOr<const std::optional<Profile>*> {
+    auto found = profiles.find(id);
+    if (found == profiles.end()) {
+      ASSIGN_OR_RETURN(std::optional<Profile> p, load(id));
+      found = profiles.emplace(id, std::move(p)).first;
+    }
+    return &found->second;
+  };
+  PairScorer scorer = [&](const std::string& a, const std::string& b)
+      -> absl::StatusOr<std::optional<DuplicateScore>> {
+    ASSIGN_OR_RETURN(const std::optional<Profile>* pa, profile(a));
+    ASSIGN_OR_RETURN(const std::optional<Profile>* pb, profile(b));
+    if (!pa->has_value() || !pb->has_value()) return std::nullopt;
+    return score_pair(**pa, **pb);
+  };
+  std::vector<v1::DuplicateCandidate> page;
+  std::string resume_after;
+  const RecordType type = kind == QualityRecord::kContact
+                              ? RecordType::kContact
+                              : RecordType::kAccount;
+  RETURN_IF_ERROR(WalkPairs(view, kind, type, tenant, min_score, page_size,
+                            start_after, scorer, page, resume_after));
+  for (v1::DuplicateCandidate& c : page) {
+    *response.add_candidates() = std::move(c);
+  }
+  if (!resume_after.empty()) {
+    response.mutable_page()->set_next_page_token(
+        EncodePageToken(request, resume_after));
+  }
+  return absl::OkStatus();
+}
+
 // The writable fields of a draft contact the matcher reads.
 absl::StatusOr<ContactFields> DraftFieldsOf(const v1::Contact& draft) {
   ContactFields fields;
@@ -333,16 +379,24 @@ absl::StatusOr<Written> AppendPair(const ServiceDeps& deps,
                  appended->streams.at(0).last_version};
 }
 
-// A contact as contacts_by_id shows it once every contact read model reached
+// A merge changes two records and what refers to them (relationships,
+// activities, lists, accounts): its reply waits until every read model of
+// the service shows it.
+absl::Status WaitForEveryReadModel(const ServiceDeps& deps,
+                                   const grpc::CallbackServerContext& call,
+                                   uint64_t position) {
+  for (const projection::ProjectionStatus& status : deps.engine.Status()) {
+    RETURN_IF_ERROR(WaitFor(deps, call, status.name, position));
+  }
+  return absl::OkStatus();
+}
+
+// A contact as contacts_by_id shows it once every read model reached
 // `position`.
 absl::StatusOr<v1::Contact> ReadContactAt(
     const ServiceDeps& deps, const grpc::CallbackServerContext& call,
     std::string_view tenant, std::string_view id, uint64_t position) {
-  for (const char* read_model :
-       {projections::kContactListProjection, kDataQualityProjection,
-        projections::kContactsByIdProjection}) {
-    RETURN_IF_ERROR(WaitFor(deps, call, read_model, position));
-  }
+  RETURN_IF_ERROR(WaitForEveryReadModel(deps, call, position));
   ASSIGN_OR_RETURN(auto view,
                    deps.engine.View(projections::kContactsByIdProjection));
   ASSIGN_OR_RETURN(std::optional<projections::StoredContact> stored,
@@ -353,11 +407,12 @@ absl::StatusOr<v1::Contact> ReadContactAt(
   return projections::ToResource(*stored, deps.sealer);
 }
 
-// An account as data_quality shows it once it reached `position`.
+// An account as data_quality shows it once every read model reached
+// `position`.
 absl::StatusOr<v1::Account> ReadAccountAt(
     const ServiceDeps& deps, const grpc::CallbackServerContext& call,
     std::string_view tenant, std::string_view id, uint64_t position) {
-  RETURN_IF_ERROR(WaitFor(deps, call, kDataQualityProjection, position));
+  RETURN_IF_ERROR(WaitForEveryReadModel(deps, call, position));
   ASSIGN_OR_RETURN(auto view, deps.engine.View(kDataQualityProjection));
   ASSIGN_OR_RETURN(std::optional<AccountState> state,
                    projections::GetQualityAccount(*view, tenant, id));
@@ -462,41 +517,13 @@ grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateContacts(
       case v1::FindDuplicateContactsRequest::SUBJECT_NOT_SET:
         break;
     }
-    std::map<std::string, std::optional<ContactMatchProfile>, std::less<>>
-        profiles;
-    auto profile = [&](const std::string& id)
-        -> absl::StatusOr<const std::optional<ContactMatchProfile>*> {
-      auto found = profiles.find(id);
-      if (found == profiles.end()) {
-        ASSIGN_OR_RETURN(
-            std::optional<ContactMatchProfile> p,
-            StoredContactProfile(*view, deps_.sealer, context.tenant, id));
-        found = profiles.emplace(id, std::move(p)).first;
-      }
-      return &found->second;
-    };
-    PairScorer scorer = [&](const std::string& a, const std::string& b)
-        -> absl::StatusOr<std::optional<DuplicateScore>> {
-      ASSIGN_OR_RETURN(const std::optional<ContactMatchProfile>* pa,
-                       profile(a));
-      ASSIGN_OR_RETURN(const std::optional<ContactMatchProfile>* pb,
-                       profile(b));
-      if (!pa->has_value() || !pb->has_value()) return std::nullopt;
-      return ScoreContactPair(**pa, **pb);
-    };
-    std::vector<v1::DuplicateCandidate> page;
-    std::string resume_after;
-    RETURN_IF_ERROR(WalkPairs(
-        *view, QualityRecord::kContact, RecordType::kContact, context.tenant,
-        min_score, page_size, start_after, scorer, page, resume_after));
-    for (v1::DuplicateCandidate& c : page) {
-      *response->add_candidates() = std::move(c);
-    }
-    if (!resume_after.empty()) {
-      response->mutable_page()->set_next_page_token(
-          EncodePageToken(*request, resume_after));
-    }
-    return absl::OkStatus();
+    return AnswerPairs<ContactMatchProfile>(
+        *view, QualityRecord::kContact, context.tenant, min_score, page_size,
+        start_after,
+        [&](const std::string& id) {
+          return StoredContactProfile(*view, deps_.sealer, context.tenant, id);
+        },
+        &ScoreContactPair, *request, *response);
   });
 }
 
@@ -548,46 +575,21 @@ grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateAccounts(
           ToCandidates(RecordType::kAccount, found, subject_name), *request,
           page_size, start_after, *response);
     }
-    std::map<std::string, std::optional<AccountMatchProfile>, std::less<>>
-        profiles;
-    auto profile = [&](const std::string& id)
-        -> absl::StatusOr<const std::optional<AccountMatchProfile>*> {
-      auto found = profiles.find(id);
-      if (found == profiles.end()) {
-        ASSIGN_OR_RETURN(
-            std::optional<AccountState> state,
-            projections::GetQualityAccount(*view, context.tenant, id));
-        std::optional<AccountMatchProfile> p;
-        if (state.has_value() && !state->deleted &&
-            state->merged_into.empty()) {
-          p = AccountMatchProfileOf(id, state->profile);
-        }
-        found = profiles.emplace(id, std::move(p)).first;
-      }
-      return &found->second;
-    };
-    PairScorer scorer = [&](const std::string& a, const std::string& b)
-        -> absl::StatusOr<std::optional<DuplicateScore>> {
-      ASSIGN_OR_RETURN(const std::optional<AccountMatchProfile>* pa,
-                       profile(a));
-      ASSIGN_OR_RETURN(const std::optional<AccountMatchProfile>* pb,
-                       profile(b));
-      if (!pa->has_value() || !pb->has_value()) return std::nullopt;
-      return ScoreAccountPair(**pa, **pb);
-    };
-    std::vector<v1::DuplicateCandidate> page;
-    std::string resume_after;
-    RETURN_IF_ERROR(WalkPairs(
-        *view, QualityRecord::kAccount, RecordType::kAccount, context.tenant,
-        min_score, page_size, start_after, scorer, page, resume_after));
-    for (v1::DuplicateCandidate& c : page) {
-      *response->add_candidates() = std::move(c);
-    }
-    if (!resume_after.empty()) {
-      response->mutable_page()->set_next_page_token(
-          EncodePageToken(*request, resume_after));
-    }
-    return absl::OkStatus();
+    return AnswerPairs<AccountMatchProfile>(
+        *view, QualityRecord::kAccount, context.tenant, min_score, page_size,
+        start_after,
+        [&](const std::string& id)
+            -> absl::StatusOr<std::optional<AccountMatchProfile>> {
+          ASSIGN_OR_RETURN(
+              std::optional<AccountState> state,
+              projections::GetQualityAccount(*view, context.tenant, id));
+          if (!state.has_value() || state->deleted ||
+              !state->merged_into.empty()) {
+            return std::nullopt;
+          }
+          return AccountMatchProfileOf(id, state->profile);
+        },
+        &ScoreAccountPair, *request, *response);
   });
 }
 
