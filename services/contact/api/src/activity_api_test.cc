@@ -335,7 +335,7 @@ TEST_F(ActivityApiTest, ListIsNewestFirstWithFilters) {
   EXPECT_THAT(ListAll(list, 1), ElementsAre("call", "t2"));
 
   // Errors: bad parent, unknown parent, another tenant, bad kind,
-  // include_related (not served yet), a token of other filters.
+  // include_related on a contact, a token of other filters.
   v1::ListActivitiesResponse page;
   list.set_parent("activities/x");
   EXPECT_THAT(
@@ -353,9 +353,10 @@ TEST_F(ActivityApiTest, ListIsNewestFirstWithFilters) {
       BadRequestViolations(stub_->ListActivities(Context().get(), list, &page)),
       ElementsAre(Field(&FieldViolation::field, "kinds[0]")));
   list.clear_kinds();
-  list.set_include_related(true);
-  EXPECT_EQ(stub_->ListActivities(Context().get(), list, &page).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
+  list.set_include_related(true);  // For an account's list only.
+  EXPECT_THAT(
+      BadRequestViolations(stub_->ListActivities(Context().get(), list, &page)),
+      ElementsAre(Field(&FieldViolation::field, "include_related")));
   list.set_include_related(false);
   list.mutable_page()->set_page_size(1);
   ASSERT_TRUE(stub_->ListActivities(Context().get(), list, &page).ok());
@@ -393,6 +394,33 @@ TEST_F(ActivityApiTest, ListsFollowMergesOfContactsAndAccounts) {
   MustLog(Task("", acme2.name(), "a2", 2));
   const uint64_t accounts = Merge(acme.name(), acme2.name());
   EXPECT_THAT(ListOf(acme.name(), 1, accounts), ElementsAre("a2", "a1"));
+}
+
+TEST_F(ActivityApiTest, IncludeRelatedListsThePeoplesActivitiesOnce) {
+  const v1::Account acme = MustCreateAccount(Company("Acme"));
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  const v1::Contact grace = MustCreate(Person("Grace", "Hopper"));
+  const v1::Contact bob = MustCreate(Person("Bob", "Other"));
+  for (const v1::Contact& c : {ada, grace}) {
+    v1::CreateRelationshipRequest relate;
+    relate.set_parent(c.name());
+    relate.mutable_relationship()->set_account(acme.name());
+    v1::CreateRelationshipResponse related;
+    ASSERT_TRUE(
+        stub_->CreateRelationship(Context().get(), relate, &related).ok());
+  }
+  MustLog(Task("", acme.name(), "account only", 1));
+  MustLog(Task(ada.name(), "", "ada only", 2));
+  MustLog(Task(ada.name(), acme.name(), "ada at acme", 3));
+  MustLog(Task(grace.name(), "", "grace only", 4));
+  MustLog(Task(bob.name(), "", "bob only", 5));
+
+  v1::ListActivitiesRequest list;
+  list.set_parent(acme.name());
+  EXPECT_THAT(ListAll(list, 1), ElementsAre("ada at acme", "account only"));
+  list.set_include_related(true);
+  EXPECT_THAT(ListAll(list, 1), ElementsAre("grace only", "ada at acme",
+                                            "ada only", "account only"));
 }
 
 TEST_F(ActivityApiTest, RetryWithSameRequestIdReturnsFirstResult) {

@@ -14,6 +14,7 @@
 #include "crm/contact/projections/activity_projections.h"
 #include "crm/contact/projections/contact_projections.h"
 #include "fmt/format.h"
+#include "records_support.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
@@ -22,6 +23,7 @@ namespace {
 using projections::kAccountsByIdProjection;
 using projections::kActivitiesProjection;
 using projections::kContactsByIdProjection;
+using projections::kRelationshipsProjection;
 
 // The writable fields of an Activity resource, as the domain takes them.
 absl::StatusOr<ActivityFields> FieldsOf(const v1::Activity& activity) {
@@ -89,30 +91,6 @@ absl::Status CheckContactUsable(const ServiceDeps& deps,
   }
 }
 
-absl::Status CheckAccountUsable(const ServiceDeps& deps,
-                                std::string_view tenant, std::string_view id) {
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kAccountsByIdProjection));
-  ASSIGN_OR_RETURN(std::optional<v1::Account> account,
-                   projections::GetAccountRecord(*view, tenant, id));
-  if (!account.has_value()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (activity.account) does not exist; name an existing "
-        "account",
-        id));
-  }
-  if (account->state() == v1::RECORD_STATE_MERGED) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (activity.account) was merged into {}; log the activity "
-        "on that account",
-        id, account->merged_into()));
-  }
-  if (account->state() == v1::RECORD_STATE_DELETED) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (activity.account) is deleted; undelete it first", id));
-  }
-  return absl::OkStatus();
-}
-
 // Checks the contact and the account `fields` names, each when asked.
 absl::Status CheckReferences(const ServiceDeps& deps, std::string_view tenant,
                              const ActivityFields& fields, bool contact,
@@ -121,7 +99,8 @@ absl::Status CheckReferences(const ServiceDeps& deps, std::string_view tenant,
     RETURN_IF_ERROR(CheckContactUsable(deps, tenant, fields.contact_id));
   }
   if (account && !fields.account_id.empty()) {
-    RETURN_IF_ERROR(CheckAccountUsable(deps, tenant, fields.account_id));
+    RETURN_IF_ERROR(CheckAccountActive(deps, tenant, fields.account_id,
+                                       "activity.account"));
   }
   return absl::OkStatus();
 }
@@ -149,25 +128,34 @@ absl::StatusOr<v1::Activity> ReadActivity(
   return projections::ToResource(*stored, deps.sealer);
 }
 
-// NOT_FOUND unless the list's parent exists in the caller's tenant.
-absl::Status CheckParentVisible(const ServiceDeps& deps,
-                                const projections::ActivityListQuery& query) {
-  if (!query.account) {
-    ASSIGN_OR_RETURN(auto view, deps.engine.View(kContactsByIdProjection));
-    ASSIGN_OR_RETURN(
-        std::optional<projections::StoredContact> contact,
-        projections::GetStoredContact(*view, query.tenant, query.parent_id));
-    if (contact.has_value()) return absl::OkStatus();
-    return absl::NotFoundError(
-        fmt::format("contacts/{} does not exist", query.parent_id));
+// The ids of the contacts related to account `account_id` (the people
+// ListRelationships lists), for include_related: at most `max` of them,
+// FAILED_PRECONDITION when there are more.
+absl::StatusOr<std::vector<std::string>> RelatedContactIds(
+    const ServiceDeps& deps, std::string_view tenant,
+    std::string_view account_id, size_t max) {
+  ASSIGN_OR_RETURN(auto view, deps.engine.View(kRelationshipsProjection));
+  projections::RelationshipQuery query;
+  query.tenant = std::string(tenant);
+  query.side = projections::RelationshipSide::kAccount;
+  query.parent_id = std::string(account_id);
+  query.page_size = max;
+  ASSIGN_OR_RETURN(projections::RelationshipPage page,
+                   projections::ListRelationshipRecords(*view, query));
+  if (!page.resume_after.empty()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "accounts/{} has more than {} related contacts, too many to list "
+        "their activities in one list; list them per contact (parent "
+        "\"contacts/<id>\") instead of include_related",
+        account_id, max));
   }
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kAccountsByIdProjection));
-  ASSIGN_OR_RETURN(
-      std::optional<v1::Account> account,
-      projections::GetAccountRecord(*view, query.tenant, query.parent_id));
-  if (account.has_value()) return absl::OkStatus();
-  return absl::NotFoundError(
-      fmt::format("accounts/{} does not exist", query.parent_id));
+  std::vector<std::string> ids;
+  for (const v1::ContactRelationship& r : page.relationships) {
+    ASSIGN_OR_RETURN(std::string id,
+                     ParseResourceName(RecordType::kContact, r.contact()));
+    ids.push_back(std::move(id));
+  }
+  return ids;
 }
 
 // Complete, Reopen and Delete: the same steps with another command;
@@ -252,22 +240,13 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListActivities(
     projections::ActivityListQuery query;
     query.tenant = context.tenant;
     query.page_size = page_size;
-    if (request->parent().starts_with("accounts/")) {
-      query.account = true;
-      ASSIGN_OR_RETURN(query.parent_id,
-                       IdOf(RecordType::kAccount, request->parent(), "parent"));
-    } else if (request->parent().starts_with("contacts/")) {
-      ASSIGN_OR_RETURN(query.parent_id,
-                       IdOf(RecordType::kContact, request->parent(), "parent"));
-    } else {
-      return InvalidField("parent",
-                          "must be \"contacts/{contact}\" or "
-                          "\"accounts/{account}\"");
-    }
-    if (request->include_related()) {
-      return absl::UnimplementedError(
-          "include_related is not served yet; list the account's activities "
-          "and those of each related contact (ListRelationships) separately");
+    ASSIGN_OR_RETURN(const RecordRef parent, ParentOf(request->parent()));
+    query.account = parent.type == RecordType::kAccount;
+    query.parent_id = parent.id;
+    if (request->include_related() && !query.account) {
+      return InvalidField("include_related",
+                          "is for an account's list (its people's "
+                          "activities); leave it unset for a contact");
     }
     for (int i = 0; i < request->kinds_size(); ++i) {
       const int kind = request->kinds(i);
@@ -288,11 +267,16 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListActivities(
 
     for (const char* projection :
          {kActivitiesProjection, kContactsByIdProjection,
-          kAccountsByIdProjection}) {
+          kAccountsByIdProjection, kRelationshipsProjection}) {
       RETURN_IF_ERROR(
           WaitFor(deps_, *call, projection, request->min_position()));
     }
-    RETURN_IF_ERROR(CheckParentVisible(deps_, query));
+    RETURN_IF_ERROR(CheckVisible(deps_, context.tenant, parent));
+    if (request->include_related()) {
+      ASSIGN_OR_RETURN(query.related_contact_ids,
+                       RelatedContactIds(deps_, context.tenant, query.parent_id,
+                                         query.max_records - 1));
+    }
     ASSIGN_OR_RETURN(auto view, deps_.engine.View(kActivitiesProjection));
     absl::StatusOr<projections::ActivityListPage> page =
         projections::ListStoredActivities(*view, query);

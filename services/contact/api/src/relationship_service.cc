@@ -12,6 +12,7 @@
 #include "crm/contact/projections/account_projections.h"
 #include "crm/contact/projections/contact_projections.h"
 #include "fmt/format.h"
+#include "records_support.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
@@ -52,34 +53,6 @@ absl::StatusOr<RelationshipName> ParseRelationshipName(std::string_view name,
   return RelationshipName{*std::move(contact), *std::move(account)};
 }
 
-// A contact can be related only to an active account of the caller's
-// tenant: FAILED_PRECONDITION naming the account otherwise.
-absl::Status CheckAccountRelatable(const ServiceDeps& deps,
-                                   std::string_view tenant,
-                                   std::string_view account_id) {
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kAccountsByIdProjection));
-  ASSIGN_OR_RETURN(std::optional<v1::Account> account,
-                   projections::GetAccountRecord(*view, tenant, account_id));
-  if (!account.has_value()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (relationship.account) does not exist; create the "
-        "account first or name an existing one",
-        account_id));
-  }
-  if (account->state() == v1::RECORD_STATE_MERGED) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (relationship.account) was merged into {}; relate the "
-        "contact to that account instead",
-        account_id, account->merged_into()));
-  }
-  if (account->state() == v1::RECORD_STATE_DELETED) {
-    return absl::FailedPreconditionError(fmt::format(
-        "accounts/{} (relationship.account) is deleted; undelete it first",
-        account_id));
-  }
-  return absl::OkStatus();
-}
-
 // The relationship as the read model shows it once it reached `position`.
 absl::StatusOr<v1::ContactRelationship> ReadRelationship(
     const ServiceDeps& deps, const grpc::CallbackServerContext& call,
@@ -95,27 +68,6 @@ absl::StatusOr<v1::ContactRelationship> ReadRelationship(
                     name.contact_id, name.account_id));
   }
   return *std::move(relationship);
-}
-
-// NOT_FOUND unless the list's parent exists in the caller's tenant.
-absl::Status CheckParentVisible(const ServiceDeps& deps,
-                                const projections::RelationshipQuery& query) {
-  if (query.side == projections::RelationshipSide::kContact) {
-    ASSIGN_OR_RETURN(auto view, deps.engine.View(kContactsByIdProjection));
-    ASSIGN_OR_RETURN(
-        std::optional<projections::StoredContact> contact,
-        projections::GetStoredContact(*view, query.tenant, query.parent_id));
-    if (contact.has_value()) return absl::OkStatus();
-    return absl::NotFoundError(
-        fmt::format("contacts/{} does not exist", query.parent_id));
-  }
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kAccountsByIdProjection));
-  ASSIGN_OR_RETURN(
-      std::optional<v1::Account> account,
-      projections::GetAccountRecord(*view, query.tenant, query.parent_id));
-  if (account.has_value()) return absl::OkStatus();
-  return absl::NotFoundError(
-      fmt::format("accounts/{} does not exist", query.parent_id));
 }
 
 }  // namespace
@@ -136,8 +88,8 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CreateRelationship(
     ASSIGN_OR_RETURN(name.account_id, IdOf(RecordType::kAccount,
                                            request->relationship().account(),
                                            "relationship.account"));
-    RETURN_IF_ERROR(
-        CheckAccountRelatable(deps_, context.tenant, name.account_id));
+    RETURN_IF_ERROR(CheckAccountActive(deps_, context.tenant, name.account_id,
+                                       "relationship.account"));
     AddRelationship command;
     command.contact_id = name.contact_id;
     command.account_id = name.account_id;
@@ -166,19 +118,11 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListRelationships(
     query.tenant = context.tenant;
     query.page_size = page_size;
     query.role = request->role();
-    if (request->parent().starts_with("accounts/")) {
-      query.side = projections::RelationshipSide::kAccount;
-      ASSIGN_OR_RETURN(query.parent_id,
-                       IdOf(RecordType::kAccount, request->parent(), "parent"));
-    } else if (request->parent().starts_with("contacts/")) {
-      query.side = projections::RelationshipSide::kContact;
-      ASSIGN_OR_RETURN(query.parent_id,
-                       IdOf(RecordType::kContact, request->parent(), "parent"));
-    } else {
-      return InvalidField("parent",
-                          "must be \"contacts/{contact}\" (its accounts) or "
-                          "\"accounts/{account}\" (its people)");
-    }
+    ASSIGN_OR_RETURN(const RecordRef parent, ParentOf(request->parent()));
+    query.side = parent.type == RecordType::kAccount
+                     ? projections::RelationshipSide::kAccount
+                     : projections::RelationshipSide::kContact;
+    query.parent_id = parent.id;
     ASSIGN_OR_RETURN(query.start_after,
                      DecodePageToken(*request, request->page().page_token()));
 
@@ -188,7 +132,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListRelationships(
       RETURN_IF_ERROR(
           WaitFor(deps_, *call, projection, request->min_position()));
     }
-    RETURN_IF_ERROR(CheckParentVisible(deps_, query));
+    RETURN_IF_ERROR(CheckVisible(deps_, context.tenant, parent));
     ASSIGN_OR_RETURN(auto view, deps_.engine.View(kRelationshipsProjection));
     absl::StatusOr<projections::RelationshipPage> page =
         projections::ListRelationshipRecords(*view, query);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -13,31 +14,18 @@
 #include "fmt/format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
+
+using internal::GetTime;
+using internal::SetTime;
 
 // Index entries one Scan reads per record.
 constexpr size_t kChunk = 128;
 // Length of "<16 hex digits>/".
 constexpr size_t kTimeKeySize = 17;
-
-void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t rest = nanos % 1'000'000'000;
-  if (rest < 0) {
-    rest += 1'000'000'000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest));
-}
-
-absl::Time GetTime(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) +
-         absl::Nanoseconds(time.nanos());
-}
 
 std::optional<absl::Time> GetOptionalTime(
     bool has, const google::protobuf::Timestamp& time) {
@@ -225,21 +213,38 @@ bool Matches(const v1::Activity& a, const ActivityListQuery& query) {
   return true;
 }
 
-// The parent and every record merged into it (transitively), at most
-// query.max_records, in a stable order.
-absl::StatusOr<std::vector<std::string>> RecordsOf(
+// A contact or an account.
+struct Record {
+  bool account = false;
+  std::string id;
+  friend bool operator<(const Record& a, const Record& b) {
+    return std::tie(a.account, a.id) < std::tie(b.account, b.id);
+  }
+};
+
+// The parent, the related contacts, and every record merged into one of
+// them (transitively), at most query.max_records, in a stable order.
+absl::StatusOr<std::vector<Record>> RecordsOf(
     const projection::ProjectionView& view, const ActivityListQuery& query) {
-  std::vector<std::string> records = {query.parent_id};
-  std::set<std::string> seen = {query.parent_id};
+  std::vector<Record> records = {{query.account, query.parent_id}};
+  for (const std::string& id : query.related_contact_ids) {
+    records.push_back({false, id});
+  }
+  if (records.size() > query.max_records) records.resize(query.max_records);
+  std::set<Record> seen(records.begin(), records.end());
   for (size_t next = 0;
        next < records.size() && records.size() < query.max_records; ++next) {
+    const Record record = records[next];
     ASSIGN_OR_RETURN(
         std::optional<std::string> merged,
-        view.Get(RedirectKey(query.tenant, query.account, records[next])));
+        view.Get(RedirectKey(query.tenant, record.account, record.id)));
     if (!merged.has_value()) continue;
     for (std::string& id : SplitLines(*merged)) {
       if (records.size() == query.max_records) break;
-      if (seen.insert(id).second) records.push_back(std::move(id));
+      Record merged_record{record.account, std::move(id)};
+      if (seen.insert(merged_record).second) {
+        records.push_back(std::move(merged_record));
+      }
     }
   }
   return records;
@@ -384,16 +389,18 @@ absl::StatusOr<ActivityListPage> ListStoredActivities(
         "page token: it belongs to another list; pass the next_page_token of "
         "the previous page unchanged, or none for the first page");
   }
-  ASSIGN_OR_RETURN(std::vector<std::string> records, RecordsOf(view, query));
+  ASSIGN_OR_RETURN(std::vector<Record> records, RecordsOf(view, query));
   std::vector<std::string> prefixes;
   prefixes.reserve(records.size());
-  for (const std::string& id : records) {
-    prefixes.push_back(ParentPrefix(query.tenant, query.account, id));
+  for (const Record& record : records) {
+    prefixes.push_back(ParentPrefix(query.tenant, record.account, record.id));
   }
 
   // A k-way merge of the records' indexes by sort key. Each round reads a
   // chunk after `after` from every index; only the entries up to the
-  // smallest last key of a full chunk are certain to be in order.
+  // smallest last key of a full chunk are certain to be in order. An
+  // activity about an account and one of its contacts is in two indexes
+  // under the same sort key: `round` keeps it once.
   ActivityListPage page;
   std::string after = query.start_after;
   size_t scanned = 0;

@@ -102,6 +102,9 @@ struct ActivityListQuery {
   std::string tenant;
   bool account = false;   // The parent is an account (else a contact).
   std::string parent_id;  // Its id.
+  // Contacts whose activities are listed too (an account's people, for
+  // include_related), with the records merged into them.
+  std::vector<std::string> related_contact_ids;
   std::vector<v1::ActivityKind> kinds;   // Any one of them.
   bool open_tasks_only = false;          // Tasks not done.
   std::optional<absl::Time> due_before;  // Only with a due time before it.
@@ -111,7 +114,8 @@ struct ActivityListQuery {
   std::string start_after;
   // Most index entries one call examines. REQUIRES: > 0.
   size_t max_scan = 10'000;
-  // Most records (the parent and those merged into it) a list covers.
+  // Most records (the parent, the related contacts and those merged into
+  // them) a list covers; records beyond it are not listed.
   size_t max_records = 64;
 };
 
@@ -122,9 +126,9 @@ struct ActivityListPage {
   std::string resume_after;
 };
 
-// One page of the activities of a contact or account and of the records
-// merged into it. Errors: INVALID_ARGUMENT when start_after is not a sort
-// key; the view's; DATA_LOSS.
+// One page of the activities of a contact or account, of the related
+// contacts, and of the records merged into them (each activity once). Errors:
+// INVALID_ARGUMENT when start_after is not a sort key; the view's; DATA_LOSS.
 absl::StatusOr<ActivityListPage> ListStoredActivities(
     const projection::ProjectionView& view, const ActivityListQuery& query);
 
