@@ -18,6 +18,7 @@
 #include "crm/contact/api/contact_service.h"
 #include "crm/contact/domain/completeness.h"
 #include "crm/contact/domain/normalize.h"
+#include "crm/contact/projections/account_projections.h"
 #include "crm/contact/projections/contact_projections.h"
 #include "crm/contact/projections/quality_projections.h"
 #include "fmt/format.h"
@@ -407,19 +408,20 @@ absl::StatusOr<v1::Contact> ReadContactAt(
   return projections::ToResource(*stored, deps.sealer);
 }
 
-// An account as data_quality shows it once every read model reached
-// `position`.
+// An account as accounts_by_id (what GetAccount reads) shows it once every
+// read model reached `position`.
 absl::StatusOr<v1::Account> ReadAccountAt(
     const ServiceDeps& deps, const grpc::CallbackServerContext& call,
     std::string_view tenant, std::string_view id, uint64_t position) {
   RETURN_IF_ERROR(WaitForEveryReadModel(deps, call, position));
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kDataQualityProjection));
-  ASSIGN_OR_RETURN(std::optional<AccountState> state,
-                   projections::GetQualityAccount(*view, tenant, id));
-  if (!state.has_value()) {
+  ASSIGN_OR_RETURN(auto view,
+                   deps.engine.View(projections::kAccountsByIdProjection));
+  ASSIGN_OR_RETURN(std::optional<v1::Account> account,
+                   projections::GetAccountRecord(*view, tenant, id));
+  if (!account.has_value()) {
     return absl::NotFoundError(fmt::format("accounts/{} does not exist", id));
   }
-  return projections::AccountResourceOf(*state);
+  return *std::move(account);
 }
 
 // The two ids of a merge request; the survivor's first.

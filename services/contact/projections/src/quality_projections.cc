@@ -5,12 +5,12 @@
 #include <utility>
 
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "crm/base/status_macros.h"
 #include "crm/contact/domain/completeness.h"
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
 #include "crm/contact/domain/normalize.h"
+#include "crm/contact/projections/account_projections.h"
 #include "fmt/format.h"
 
 namespace crm::contact::projections {
@@ -114,61 +114,6 @@ absl::Status PutFacts(projection::ProjectionWriter& writer, QualityRecord kind,
   return absl::OkStatus();
 }
 
-google::protobuf::Timestamp Stamp(absl::Time time) {
-  google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  out.set_seconds(nanos / 1'000'000'000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  return out;
-}
-
-absl::Time TimeOf(const google::protobuf::Timestamp& stamp) {
-  return absl::FromUnixSeconds(stamp.seconds()) +
-         absl::Nanoseconds(stamp.nanos());
-}
-
-AccountState ToAccountState(const v1::Account& account,
-                            std::string_view tenant) {
-  AccountState state;
-  state.id = ParseResourceName(RecordType::kAccount, account.name())
-                 .value_or(std::string());
-  state.tenant = std::string(tenant);
-  if (!absl::SimpleAtoi(account.etag(), &state.version)) state.version = 0;
-  state.owner = account.owner();
-  state.tags.assign(account.tags().begin(), account.tags().end());
-  state.source = account.source();
-  v1::AccountProfile& p = state.profile;
-  p.set_display_name(account.display_name());
-  p.set_legal_name(account.legal_name());
-  p.set_domain(account.domain());
-  p.set_website(account.website());
-  p.set_industry(account.industry());
-  *p.mutable_phones() = account.phones();
-  *p.mutable_addresses() = account.addresses();
-  p.set_employee_count(account.employee_count());
-  if (account.has_annual_revenue()) {
-    *p.mutable_annual_revenue() = account.annual_revenue();
-  }
-  if (!account.parent_account().empty()) {
-    p.set_parent_account_id(
-        ParseResourceName(RecordType::kAccount, account.parent_account())
-            .value_or(std::string()));
-  }
-  p.set_description(account.description());
-  state.deleted = account.state() == v1::RECORD_STATE_DELETED;
-  if (!account.merged_into().empty()) {
-    state.merged_into =
-        ParseResourceName(RecordType::kAccount, account.merged_into())
-            .value_or(std::string());
-  }
-  state.create_time = TimeOf(account.create_time());
-  state.update_time = TimeOf(account.update_time());
-  if (account.has_delete_time()) {
-    state.delete_time = TimeOf(account.delete_time());
-  }
-  return state;
-}
-
 bool IsActive(const ContactState& state) {
   return state.exists() && !state.deleted && !state.erased &&
          state.merged_into.empty();
@@ -242,11 +187,11 @@ absl::Status ApplyAccount(const projection::Envelope& event,
           "an account of the data_quality projection does not decode; "
           "rebuild it (bump its version)");
     }
-    state = ToAccountState(stored, tenant);
+    state = AccountStateOf(stored, tenant);
   }
   state = crm::contact::Apply(std::move(state), decoded, EventMetaOf(event));
   if (state.id.empty()) state.id = std::string(id);
-  writer.Put(record_key, AccountResourceOf(state).SerializeAsString());
+  writer.Put(record_key, AccountResource(state).SerializeAsString());
 
   const bool active = IsActive(state);
   RETURN_IF_ERROR(ReplaceBlockingKeys(
@@ -428,46 +373,7 @@ absl::StatusOr<std::optional<AccountState>> GetQualityAccount(
         "an account of the data_quality projection does not decode; rebuild "
         "it (bump its version)");
   }
-  return ToAccountState(stored, tenant);
-}
-
-v1::Account AccountResourceOf(const AccountState& state) {
-  v1::Account out;
-  out.set_name(ResourceName(RecordType::kAccount, state.id));
-  const v1::AccountProfile& p = state.profile;
-  out.set_display_name(p.display_name());
-  out.set_legal_name(p.legal_name());
-  out.set_website(p.website());
-  out.set_domain(p.domain());
-  out.set_industry(p.industry());
-  *out.mutable_phones() = p.phones();
-  *out.mutable_addresses() = p.addresses();
-  out.set_employee_count(p.employee_count());
-  if (p.has_annual_revenue()) {
-    *out.mutable_annual_revenue() = p.annual_revenue();
-  }
-  if (!p.parent_account_id().empty()) {
-    out.set_parent_account(
-        ResourceName(RecordType::kAccount, p.parent_account_id()));
-  }
-  out.set_description(p.description());
-  out.set_owner(state.owner);
-  for (const std::string& tag : state.tags) out.add_tags(tag);
-  if (!state.merged_into.empty()) {
-    out.set_state(v1::RECORD_STATE_MERGED);
-    out.set_merged_into(ResourceName(RecordType::kAccount, state.merged_into));
-  } else {
-    out.set_state(state.deleted ? v1::RECORD_STATE_DELETED
-                                : v1::RECORD_STATE_ACTIVE);
-  }
-  *out.mutable_create_time() = Stamp(state.create_time);
-  *out.mutable_update_time() = Stamp(state.update_time);
-  if (state.delete_time.has_value()) {
-    *out.mutable_delete_time() = Stamp(*state.delete_time);
-  }
-  out.set_etag(std::to_string(state.version));
-  out.set_source(state.source);
-  return out;
+  return AccountStateOf(stored, tenant);
 }
 
 absl::StatusOr<IncompletePage> ListIncomplete(

@@ -10,8 +10,8 @@
 //   "<tenant>/ck/<id>"  -> the contact's current blocking keys, NUL-separated.
 //   "<tenant>/cx/<blocking key>\0<id>" -> "" (the duplicates index).
 //   "<tenant>/ci/<id>"  -> IncompleteFacts of an ACTIVE contact.
-//   "<tenant>/ar/<id>"  -> the account's folded state (see EncodeAccount in
-//                          the .cc; projection state, not a long-term format).
+//   "<tenant>/ar/<id>"  -> the account's folded state, as AccountResource
+//                          (account_projections.h) gives it.
 //   "<tenant>/ak/<id>", "<tenant>/ax/<blocking key>\0<id>", "<tenant>/ai/<id>"
 //                       -> the same for accounts.
 //
@@ -126,9 +126,6 @@ absl::StatusOr<std::optional<StoredContact>> GetQualityContact(
 absl::StatusOr<std::optional<AccountState>> GetQualityAccount(
     const projection::ProjectionView& view, std::string_view tenant,
     std::string_view id);
-
-// The account resource (clear data) of a folded account state.
-v1::Account AccountResourceOf(const AccountState& state);
 
 // What ListIncompleteRecords asks.
 struct IncompleteQuery {
