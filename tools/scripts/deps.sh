@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev
   libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev libspdlog-dev
-  libphonenumber-dev libicu-dev
+  libphonenumber-dev libicu-dev libcsv-dev
 )
 
 missing=()
