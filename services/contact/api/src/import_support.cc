@@ -1,0 +1,592 @@
+#include "import_support.h"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
+#include "crm/base/status_macros.h"
+#include "crm/contact/api/store_key_provider.h"
+#include "crm/contact/crypto/aes_gcm_sealer.h"
+#include "crm/contact/crypto/in_memory_key_provider.h"
+#include "crm/contact/domain/field_violation.h"
+#include "crm/contact/domain/normalize.h"
+#include "crm/contact/projections/contact_projections.h"
+#include "fmt/format.h"
+#include "openssl/rand.h"
+#include "rocksdb/write_batch.h"
+#include "service_support.h"
+
+namespace crm::contact::api {
+
+// The keys of a batch's new contacts: made in memory while the batch is
+// decided, written in one synced batch before the contacts' events are
+// appended (a key is durable before anything sealed under it is).
+class ImportKeyStage final : public KeyProvider {
+ public:
+  explicit ImportKeyStage(eventstore::EventStore* store)
+      : store_(store), stored_(store) {}
+
+  absl::StatusOr<DataKey> GetOrCreate(std::string_view key_id) override {
+    if (auto staged = staged_.find(key_id); staged != staged_.end()) {
+      return staged->second;
+    }
+    absl::StatusOr<DataKey> stored = stored_.Get(key_id);
+    if (!absl::IsNotFound(stored.status())) return stored;
+    DataKey made;
+    if (RAND_bytes(made.data(), static_cast<int>(made.size())) != 1) {
+      return absl::InternalError(
+          "the random source failed to make a data key; retry the import");
+    }
+    staged_.emplace(std::string(key_id), made);
+    return made;
+  }
+
+  absl::StatusOr<DataKey> Get(std::string_view key_id) override {
+    if (auto staged = staged_.find(key_id); staged != staged_.end()) {
+      return staged->second;
+    }
+    return stored_.Get(key_id);
+  }
+
+  absl::Status Delete(std::string_view) override {
+    return absl::FailedPreconditionError(
+        "an import deletes no key; erase contacts with EraseContact");
+  }
+
+  // Writes the staged keys in one synced batch and forgets them. Returns
+  // the key ids that another writer stored meanwhile (with another key, or
+  // deleted): what was sealed under them must be sealed again.
+  absl::StatusOr<std::set<std::string>> Flush() {
+    std::set<std::string> conflicts;
+    if (staged_.empty()) return conflicts;
+    // Imports make keys only here; one at a time, so two runs of one import
+    // never store two keys for one contact.
+    static absl::Mutex flush_mutex(absl::kConstInit);
+    absl::MutexLock lock(&flush_mutex);
+    ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * family,
+                     store_->CreateColumnFamily(kKeyColumnFamily));
+    rocksdb::WriteBatch batch;
+    for (const auto& [key_id, key] : staged_) {
+      absl::StatusOr<DataKey> stored = stored_.Get(key_id);
+      if (stored.ok() && *stored == key) continue;
+      if (!absl::IsNotFound(stored.status())) {
+        if (!stored.ok() && !IsKeyErased(stored.status())) {
+          return stored.status();
+        }
+        conflicts.insert(key_id);
+        continue;
+      }
+      // The format of StoreKeyProvider: the raw key under its id.
+      batch.Put(family, key_id,
+                rocksdb::Slice(reinterpret_cast<const char*>(key.data()),
+                               key.size()));
+    }
+    staged_.clear();
+    if (batch.Count() > 0) RETURN_IF_ERROR(store_->Write(batch));
+    return conflicts;
+  }
+
+ private:
+  eventstore::EventStore* store_;
+  StoreKeyProvider stored_;
+  std::map<std::string, DataKey, std::less<>> staged_;
+};
+
+namespace {
+
+using projections::kContactListProjection;
+
+constexpr size_t kMaxKeyBytes = 128;
+// Accounts remembered per import before the cache starts over.
+constexpr size_t kMaxCachedAccounts = 10'000;
+// Most contact_list entries one email lookup examines (pages of 10,000).
+constexpr int kMaxEmailScanPages = 100;
+
+v1::ImportRowResult Failed(const v1::ImportRow& row,
+                           const absl::Status& status) {
+  v1::ImportRowResult result;
+  result.set_row_key(row.row_key());
+  result.set_outcome(v1::IMPORT_ROW_OUTCOME_FAILED);
+  result.set_error_code(static_cast<int32_t>(status.code()));
+  result.set_error_message(std::string(status.message()));
+  for (const FieldViolation& v : FieldViolations(status)) {
+    v1::FieldViolation* out = result.add_field_violations();
+    out->set_field(v.field);
+    out->set_description(v.description);
+  }
+  return result;
+}
+
+// `status` with every violation's path under `prefix` ("contact.").
+absl::Status Prefixed(const absl::Status& status, std::string_view prefix) {
+  std::vector<FieldViolation> violations = FieldViolations(status);
+  if (violations.empty()) return status;
+  ViolationList list;
+  list.AddAll(prefix, violations);
+  return list.ToStatus("row");
+}
+
+ContactFields ContactFieldsOf(const v1::Contact& contact) {
+  ContactFields fields;
+  fields.owner = contact.owner();
+  fields.tags.assign(contact.tags().begin(), contact.tags().end());
+  v1::ContactPersonalData& p = fields.personal;
+  p.set_given_name(contact.given_name());
+  p.set_family_name(contact.family_name());
+  *p.mutable_emails() = contact.emails();
+  *p.mutable_phones() = contact.phones();
+  *p.mutable_addresses() = contact.addresses();
+  p.set_job_title(contact.job_title());
+  p.set_birth_date(contact.birth_date());
+  p.set_notes(contact.notes());
+  return fields;
+}
+
+// The contact fields a row sets: what an UPDATE_BY_EMAIL row changes.
+std::vector<std::string> PathsSet(const v1::Contact& c, bool has_account) {
+  std::vector<std::string> paths;
+  auto add = [&](bool set, const char* path) {
+    if (set) paths.emplace_back(path);
+  };
+  add(!c.given_name().empty(), "given_name");
+  add(!c.family_name().empty(), "family_name");
+  add(!c.emails().empty(), "emails");
+  add(!c.phones().empty(), "phones");
+  add(!c.addresses().empty(), "addresses");
+  add(!c.job_title().empty(), "job_title");
+  add(!c.birth_date().empty(), "birth_date");
+  add(!c.notes().empty(), "notes");
+  add(has_account, "account");
+  add(!c.owner().empty(), "owner");
+  add(!c.tags().empty(), "tags");
+  return paths;
+}
+
+AccountFields AccountFieldsOf(const v1::Account& account) {
+  AccountFields fields;
+  fields.owner = account.owner();
+  fields.tags.assign(account.tags().begin(), account.tags().end());
+  v1::AccountProfile& p = fields.profile;
+  p.set_display_name(account.display_name());
+  p.set_legal_name(account.legal_name());
+  // The domain is derived from the web site: a row naming only a domain
+  // gives it as the site.
+  p.set_website(account.website().empty() ? account.domain()
+                                          : account.website());
+  p.set_industry(account.industry());
+  *p.mutable_phones() = account.phones();
+  *p.mutable_addresses() = account.addresses();
+  p.set_employee_count(account.employee_count());
+  if (account.has_annual_revenue()) {
+    *p.mutable_annual_revenue() = account.annual_revenue();
+  }
+  p.set_description(account.description());
+  return fields;
+}
+
+}  // namespace
+
+// What Write decided for one row.
+struct ImportBatchWriter::PlannedRow {
+  v1::ImportRowResult result;
+  std::string contact_id;
+  std::vector<std::string> emails;  // Normalized.
+  bool create = false;              // A new contact to append.
+  eventstore::StreamAppend append;
+  crm::contact::CreateContact command;  // Kept to seal again on conflict.
+};
+
+ImportBatchWriter::ImportBatchWriter(const ServiceDeps& deps,
+                                     const grpc::CallbackServerContext& call,
+                                     CommandContext context,
+                                     v1::ImportHeader header)
+    : deps_(deps),
+      call_(call),
+      context_(std::move(context)),
+      header_(std::move(header)),
+      keys_(std::make_unique<ImportKeyStage>(&deps.store)),
+      batch_sealer_(std::make_unique<AesGcmSealer>(keys_.get())),
+      dry_keys_(std::make_unique<InMemoryKeyProvider>()),
+      dry_sealer_(std::make_unique<AesGcmSealer>(dry_keys_.get())) {}
+
+ImportBatchWriter::~ImportBatchWriter() = default;
+
+absl::Status ImportBatchWriter::ValidateHeader() const {
+  if (header_.import_id().empty()) {
+    return InvalidField("header.import_id",
+                        "is required: name the import so a rerun skips the "
+                        "rows already imported");
+  }
+  if (header_.import_id().size() > kMaxKeyBytes) {
+    return InvalidField("header.import_id", "is longer than 128 bytes");
+  }
+  if (header_.min_duplicate_score() < 0 || header_.min_duplicate_score() > 1) {
+    return InvalidField("header.min_duplicate_score",
+                        "must be between 0 and 1 (0: the default, 0.8)");
+  }
+  if (!v1::ImportDedupeRule_IsValid(header_.dedupe_rule())) {
+    return InvalidField("header.dedupe_rule", "is not a known rule");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::ImportRowResult>> ImportBatchWriter::Write(
+    const std::vector<v1::ImportRow>& rows) {
+  context_.now = absl::Now();
+  // Throwaway keys of the previous batch go.
+  dry_sealer_.reset();
+  dry_keys_ = std::make_unique<InMemoryKeyProvider>();
+  dry_sealer_ = std::make_unique<AesGcmSealer>(dry_keys_.get());
+  std::vector<PlannedRow> plans(rows.size());
+  // Earlier rows of this batch are not in the read model yet.
+  const bool by_email =
+      header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_UPDATE_BY_EMAIL ||
+      header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_SKIP_BY_EMAIL;
+  if (by_email) {
+    RETURN_IF_ERROR(
+        WaitFor(deps_, call_, kContactListProjection, last_position_));
+  }
+  batch_ids_.clear();
+  batch_emails_.clear();
+  pending_.clear();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    PlannedRow& plan = plans[i];
+    plan.result.set_row_key(rows[i].row_key());
+    if (header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_UPDATE_BY_EMAIL &&
+        MatchesPending(rows[i])) {
+      // It updates a contact of this batch: append the batch so far first.
+      RETURN_IF_ERROR(AppendCreates());
+    }
+    const absl::Status planned = PlanRow(rows[i], plan);
+    if (absl::IsInvalidArgument(planned) || absl::IsUnimplemented(planned) ||
+        absl::IsNotFound(planned) || absl::IsFailedPrecondition(planned) ||
+        absl::IsAlreadyExists(planned)) {
+      plan.result = Failed(rows[i], planned);
+      plan.create = false;
+      continue;
+    }
+    RETURN_IF_ERROR(planned);
+    if (plan.create) pending_.push_back(&plan);
+  }
+  RETURN_IF_ERROR(AppendCreates());
+  std::vector<v1::ImportRowResult> results;
+  results.reserve(plans.size());
+  for (PlannedRow& plan : plans) results.push_back(std::move(plan.result));
+  return results;
+}
+
+absl::Status ImportBatchWriter::PlanRow(const v1::ImportRow& row,
+                                        PlannedRow& plan) {
+  if (row.row_key().empty() || row.row_key().size() > kMaxKeyBytes) {
+    return InvalidField("row_key",
+                        "is required, at most 128 bytes: give each row a key "
+                        "unique in the import (a line number or a source id)");
+  }
+  plan.contact_id = DeriveId(
+      fmt::format("{}/import/{}", context_.tenant, header_.import_id()),
+      row.row_key());
+  if (!batch_ids_.insert(plan.contact_id).second) {  // The key came before.
+    plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_ALREADY_IMPORTED);
+    plan.result.set_contact(
+        ResourceName(RecordType::kContact, plan.contact_id));
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(bool imported, AlreadyImported(plan));
+  if (imported) return absl::OkStatus();
+
+  ContactFields fields = ContactFieldsOf(row.contact());
+  for (const v1::EmailAddress& email : fields.personal.emails()) {
+    absl::StatusOr<std::string> normalized = NormalizeEmail(email.address());
+    if (normalized.ok()) plan.emails.push_back(*std::move(normalized));
+  }
+  switch (header_.dedupe_rule()) {
+    case v1::IMPORT_DEDUPE_RULE_UPDATE_BY_EMAIL:
+    case v1::IMPORT_DEDUPE_RULE_SKIP_BY_EMAIL: {
+      ASSIGN_OR_RETURN(std::string match, MatchByEmail(plan));
+      if (match.empty()) break;
+      if (header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_SKIP_BY_EMAIL) {
+        plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+        plan.result.set_contact(ResourceName(RecordType::kContact, match));
+        return absl::OkStatus();
+      }
+      return UpdateMatch(row, plan, match);
+    }
+    case v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES:
+      return absl::UnimplementedError(
+          "the dedupe rule SKIP_LIKELY_DUPLICATES is not served yet; import "
+          "with SKIP_BY_EMAIL or UPDATE_BY_EMAIL, or none, and find "
+          "duplicates afterwards with FindDuplicateContacts");
+    default:
+      break;
+  }
+
+  plan.command.contact_id = plan.contact_id;
+  plan.command.fields = std::move(fields);
+  plan.command.source = fmt::format("import:{}", header_.import_id());
+  if (row.has_account()) {
+    // A malformed contact must not leave an account behind.
+    absl::StatusOr<std::vector<ContactEvent>> checked = crm::contact::Decide(
+        ContactState{}, plan.command, context_, *dry_sealer_);
+    if (!checked.ok()) return Prefixed(checked.status(), "contact.");
+    ASSIGN_OR_RETURN(plan.command.fields.account_id, ResolveAccount(row));
+  }
+  PersonalDataSealer& sealer =
+      header_.dry_run() ? *dry_sealer_ : *batch_sealer_;
+  absl::StatusOr<std::vector<ContactEvent>> events =
+      crm::contact::Decide(ContactState{}, plan.command, context_, sealer);
+  if (absl::IsInvalidArgument(events.status())) {
+    return Prefixed(events.status(), "contact.");
+  }
+  RETURN_IF_ERROR(events.status());
+  std::vector<EncodedEvent> encoded;
+  for (const ContactEvent& event : *events)
+    encoded.push_back(EncodeEvent(event));
+  plan.append.stream = ContactStream(plan.contact_id);
+  plan.append.expected_version = eventstore::ExpectedVersion::NoStream();
+  plan.append.events = ToEnvelopes(call_, context_, std::move(encoded));
+  if (!header_.correlation_id().empty()) {
+    for (auto& envelope : plan.append.events) {
+      envelope.set_correlation_id(header_.correlation_id());
+    }
+  }
+  plan.create = true;
+  for (const std::string& email : plan.emails) {
+    batch_emails_.emplace(email, plan.contact_id);
+  }
+  plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_CREATED);
+  plan.result.set_contact(ResourceName(RecordType::kContact, plan.contact_id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ImportBatchWriter::AlreadyImported(PlannedRow& plan) {
+  const std::string name = ResourceName(RecordType::kContact, plan.contact_id);
+  absl::StatusOr<eventstore::StreamInfo> info =
+      deps_.store.GetStreamInfo(ContactStream(plan.contact_id));
+  if (info.ok()) {
+    plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_ALREADY_IMPORTED);
+    plan.result.set_contact(name);
+    return true;
+  }
+  if (!absl::IsNotFound(info.status())) return info.status();
+  if (header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_UPDATE_BY_EMAIL) {
+    ASSIGN_OR_RETURN(std::string key, RequestKey(context_, plan.contact_id));
+    ASSIGN_OR_RETURN(std::optional<Written> earlier,
+                     EarlierWrite(deps_.store, key));
+    if (earlier.has_value()) {
+      plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_ALREADY_IMPORTED);
+      plan.result.set_contact(ResourceName(RecordType::kContact, earlier->id));
+      return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> ImportBatchWriter::MatchByEmail(
+    const PlannedRow& plan) {
+  if (plan.emails.empty()) return std::string();
+  for (const std::string& email : plan.emails) {
+    if (auto found = batch_emails_.find(email); found != batch_emails_.end()) {
+      return found->second;
+    }
+  }
+  ASSIGN_OR_RETURN(auto view, deps_.engine.View(kContactListProjection));
+  for (const std::string& email : plan.emails) {
+    projections::ContactListQuery query;
+    query.tenant = context_.tenant;
+    query.email = email;
+    query.page_size = 1;
+    for (int page = 0; page < kMaxEmailScanPages; ++page) {
+      ASSIGN_OR_RETURN(projections::ContactListPage found,
+                       projections::ListContactIds(*view, query));
+      if (!found.ids.empty()) return found.ids.front();
+      if (found.resume_after.empty()) break;
+      query.start_after = found.resume_after;
+    }
+  }
+  return std::string();
+}
+
+absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
+    const v1::ImportRow& row) {
+  const v1::Account& account = row.account();
+  if (!account.name().empty()) {  // An existing account, by name.
+    ASSIGN_OR_RETURN(std::string id, IdOf(RecordType::kAccount, account.name(),
+                                          "account.name"));
+    ASSIGN_OR_RETURN(AccountState state, Load<AccountAggregate>(deps_, id));
+    if (!state.exists() || state.tenant != context_.tenant) {
+      return absl::NotFoundError(fmt::format(
+          "account {} does not exist; name an existing account or give its "
+          "web domain to find or create it",
+          account.name()));
+    }
+    return id;
+  }
+  const std::string site =
+      account.website().empty() ? account.domain() : account.website();
+  std::string cache_key;
+  std::string id;
+  if (site.empty()) {  // No domain to find it by: one account per row.
+    id = DeriveId(fmt::format("{}/import/{}/account", context_.tenant,
+                              header_.import_id()),
+                  row.row_key());
+  } else {
+    absl::StatusOr<std::string> domain = NormalizeWebDomain(site);
+    if (!domain.ok()) {
+      return InvalidField(
+          account.website().empty() ? "account.domain" : "account.website",
+          std::string(domain.status().message()));
+    }
+    cache_key = *domain;
+    if (auto cached = accounts_.find(cache_key); cached != accounts_.end()) {
+      return cached->second;
+    }
+    id = DeriveId(fmt::format("{}/import/account", context_.tenant), *domain);
+  }
+  ASSIGN_OR_RETURN(AccountState state, Load<AccountAggregate>(deps_, id));
+  if (state.exists() && state.tenant != context_.tenant) {
+    return absl::InternalError(
+        fmt::format("derived account id {} belongs to another tenant", id));
+  }
+  if (!state.exists()) {
+    crm::contact::CreateAccount command;
+    command.account_id = id;
+    command.fields = AccountFieldsOf(account);
+    command.source = fmt::format("import:{}", header_.import_id());
+    if (header_.dry_run()) {
+      absl::StatusOr<std::vector<AccountEvent>> events =
+          AccountAggregate::Decide(state, command, context_, *dry_sealer_);
+      if (!events.ok()) return Prefixed(events.status(), "account.");
+    } else {
+      absl::StatusOr<Written> written = Execute<AccountAggregate>(
+          deps_, call_, context_, id, "", command, "");
+      if (absl::IsInvalidArgument(written.status())) {
+        return Prefixed(written.status(), "account.");
+      }
+      // ALREADY_EXISTS: a concurrent row or run created it; use it.
+      if (!written.ok() && !absl::IsAlreadyExists(written.status())) {
+        return written.status();
+      }
+      if (written.ok()) {
+        last_position_ = std::max(last_position_, written->position);
+      }
+    }
+  }
+  if (!cache_key.empty()) {
+    if (accounts_.size() >= kMaxCachedAccounts) accounts_.clear();
+    accounts_.emplace(cache_key, id);
+  }
+  return id;
+}
+
+absl::Status ImportBatchWriter::UpdateMatch(const v1::ImportRow& row,
+                                            PlannedRow& plan,
+                                            const std::string& match) {
+  crm::contact::UpdateContact command;
+  command.contact_id = match;
+  command.fields = ContactFieldsOf(row.contact());
+  command.update_mask = PathsSet(row.contact(), row.has_account());
+  if (row.has_account()) {
+    ASSIGN_OR_RETURN(command.fields.account_id, ResolveAccount(row));
+  }
+  plan.result.set_contact(ResourceName(RecordType::kContact, match));
+  if (command.update_mask.empty()) {
+    plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_UPDATED);
+    return absl::OkStatus();
+  }
+  if (header_.dry_run()) {
+    // The contact's own key exists: sealing with it writes nothing.
+    ASSIGN_OR_RETURN(ContactState state, Load<ContactAggregate>(deps_, match));
+    // Not written: an earlier row of this dry run would have created it.
+    if (state.exists()) {
+      absl::StatusOr<std::vector<ContactEvent>> events =
+          crm::contact::Decide(state, command, context_, deps_.sealer);
+      if (!events.ok()) return Prefixed(events.status(), "contact.");
+    }
+  } else {
+    // The row's own request id: a rerun finds it (AlreadyImported).
+    absl::StatusOr<Written> written = Execute<ContactAggregate>(
+        deps_, call_, context_, match, "", command, plan.contact_id);
+    if (!written.ok()) return Prefixed(written.status(), "contact.");
+    last_position_ = std::max(last_position_, written->position);
+  }
+  plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_UPDATED);
+  return absl::OkStatus();
+}
+
+bool ImportBatchWriter::MatchesPending(const v1::ImportRow& row) const {
+  if (pending_.empty()) return false;
+  for (const v1::EmailAddress& email : row.contact().emails()) {
+    absl::StatusOr<std::string> normalized = NormalizeEmail(email.address());
+    if (normalized.ok() && batch_emails_.contains(*normalized)) return true;
+  }
+  return false;
+}
+
+absl::Status ImportBatchWriter::AppendCreates() {
+  std::vector<PlannedRow*> plans = std::move(pending_);
+  pending_.clear();
+  if (header_.dry_run() || plans.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::set<std::string> conflicts, keys_->Flush());
+  std::vector<PlannedRow*> together;
+  std::vector<PlannedRow*> alone;
+  for (PlannedRow* plan : plans) {
+    if (conflicts.contains(KeyIdFor(context_.tenant, plan->contact_id))) {
+      alone.push_back(plan);
+    } else {
+      together.push_back(plan);
+    }
+  }
+  if (!together.empty()) {
+    std::vector<eventstore::StreamAppend> appends;
+    appends.reserve(together.size());
+    for (PlannedRow* plan : together) appends.push_back(plan->append);
+    absl::StatusOr<eventstore::AppendResult> appended =
+        deps_.store.AppendMulti(std::move(appends));
+    if (appended.ok()) {
+      last_position_ = std::max(last_position_, appended->last_position);
+    } else if (absl::IsAborted(appended.status())) {
+      // A stream exists: a concurrent run of this import got there first.
+      alone.insert(alone.end(), together.begin(), together.end());
+    } else {
+      return appended.status();
+    }
+  }
+  return AppendOneByOne(alone);
+}
+
+absl::Status ImportBatchWriter::AppendOneByOne(
+    std::vector<PlannedRow*>& plans) {
+  for (PlannedRow* plan : plans) {
+    ASSIGN_OR_RETURN(bool imported, AlreadyImported(*plan));
+    if (imported) continue;
+    // Sealed again through the service's sealer: the row's key may be
+    // another writer's.
+    ASSIGN_OR_RETURN(std::vector<ContactEvent> events,
+                     crm::contact::Decide(ContactState{}, plan->command,
+                                          context_, deps_.sealer));
+    std::vector<EncodedEvent> encoded;
+    for (const ContactEvent& event : events) {
+      encoded.push_back(EncodeEvent(event));
+    }
+    std::vector<eventstore::Envelope> envelopes =
+        ToEnvelopes(call_, context_, std::move(encoded));
+    if (!header_.correlation_id().empty()) {
+      for (auto& envelope : envelopes) {
+        envelope.set_correlation_id(header_.correlation_id());
+      }
+    }
+    absl::StatusOr<eventstore::AppendResult> appended = deps_.store.Append(
+        plan->append.stream, eventstore::ExpectedVersion::NoStream(),
+        std::move(envelopes));
+    if (absl::IsAborted(appended.status())) {
+      plan->result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_ALREADY_IMPORTED);
+      continue;
+    }
+    RETURN_IF_ERROR(appended.status());
+    last_position_ = std::max(last_position_, appended->last_position);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace crm::contact::api
