@@ -49,6 +49,7 @@ class ContactApiFixture : public ::testing::Test {
     eventstore::EventStore::Options options;
     options.path = (dir_ / "store").string();
     options.extra_column_families = {kKeyColumnFamily};
+    options.commit_hook = KeyErasureCommitHook([this] { return store_.get(); });
     ASSERT_OK_AND_ASSIGN(store_, eventstore::EventStore::Open(options));
     keys_ = std::make_unique<StoreKeyProvider>(store_.get());
     sealer_ = std::make_unique<AesGcmSealer>(keys_.get());

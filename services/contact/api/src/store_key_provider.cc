@@ -6,6 +6,7 @@
 
 #include "crm/base/status_macros.h"
 #include "crm/contact/domain/sealer.h"
+#include "crm/contact/v1/contact_events.pb.h"
 #include "crm/eventstore/rocksdb_status.h"
 #include "fmt/format.h"
 #include "openssl/rand.h"
@@ -83,6 +84,40 @@ absl::Status StoreKeyProvider::Delete(std::string_view key_id) {
   batch.Put(family, rocksdb::Slice(key_id.data(), key_id.size()),
             rocksdb::Slice(kErasedMarker.data(), kErasedMarker.size()));
   return store_->Write(batch);
+}
+
+eventstore::CommitHook KeyErasureCommitHook(
+    std::function<eventstore::EventStore*()> store) {
+  return [store = std::move(store)](
+             const std::vector<eventstore::Envelope>& events,
+             rocksdb::WriteBatch& batch) -> absl::Status {
+    const std::string& erased_type =
+        v1::ContactErased::descriptor()->full_name();
+    for (const eventstore::Envelope& event : events) {
+      if (event.type() != erased_type) continue;
+      v1::ContactErased erased;
+      if (!erased.ParseFromString(event.payload())) {
+        return absl::InternalError(fmt::format(
+            "ContactErased of stream {} does not parse; nothing was appended; "
+            "report this bug",
+            event.stream()));
+      }
+      absl::StatusOr<rocksdb::ColumnFamilyHandle*> family =
+          store()->ColumnFamily(kKeyColumnFamily);
+      if (!family.ok()) {
+        return absl::UnavailableError(fmt::format(
+            "the key store (column family {}) is missing, so the keys of an "
+            "erasure cannot be deleted; open the store with it in "
+            "extra_column_families",
+            kKeyColumnFamily));
+      }
+      for (const std::string& key_id : erased.shredded_key_ids()) {
+        batch.Put(*family, key_id,
+                  rocksdb::Slice(kErasedMarker.data(), kErasedMarker.size()));
+      }
+    }
+    return absl::OkStatus();
+  };
 }
 
 }  // namespace crm::contact::api

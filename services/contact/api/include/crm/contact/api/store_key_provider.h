@@ -7,6 +7,7 @@
 // tests; production needs a wrapped key store (README: not built yet).
 #pragma once
 
+#include <functional>
 #include <string_view>
 
 #include "absl/base/thread_annotations.h"
@@ -38,5 +39,24 @@ class StoreKeyProvider final : public KeyProvider {
   // Serialises creation so two callers never make two keys for one id.
   absl::Mutex create_mutex_;
 };
+
+// The store's commit hook (EventStore::Options::commit_hook) that deletes
+// the data keys each ContactErased event lists (shredded_key_ids) in the
+// same RocksDB WriteBatch as the event: an erasure and the deletion of its
+// keys commit together or not at all, so no crash can leave an erased
+// person's keys behind. `store` returns the opened store (the hook runs only
+// on appends, after Open has returned); it must outlive the store.
+// The hook refuses the append (INTERNAL) when a ContactErased payload does
+// not parse, and UNAVAILABLE when the key family cannot be found.
+//
+//   options.extra_column_families = {kKeyColumnFamily};
+//   options.commit_hook = KeyErasureCommitHook([this] { return store_.get();
+//   }); ASSIGN_OR_RETURN(store_, eventstore::EventStore::Open(options));
+//
+// WARNING: a store that serves the contact service must be opened with it;
+// EraseContact also deletes the keys after the append (idempotently), which
+// covers a store opened without the hook except for a crash in between.
+eventstore::CommitHook KeyErasureCommitHook(
+    std::function<eventstore::EventStore*()> store);
 
 }  // namespace crm::contact::api
