@@ -244,6 +244,12 @@ absl::Status RocksDbEventStore::OpenDb() {
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
+  // Every change of the set of files starts a new MANIFEST holding only the
+  // live files (the old one is deleted): the first and last keys of SST
+  // files that compaction removed do not linger in an old MANIFEST, which
+  // PurgeDeletedData relies on. The cost is one small file write per flush
+  // or compaction, in proportion to the number of live SST files.
+  db_options.max_manifest_file_size = 1;
   db_options.bytes_per_sync = 1 << 20;
 
   std::shared_ptr<rocksdb::Cache> cache =
@@ -1161,6 +1167,12 @@ RocksDbEventStore::LiveFileNames() const {
   for (const auto& wal : wal_files) {
     live.insert(std::filesystem::path(wal->PathName()).filename().string());
   }
+  // GetSortedWalFiles leaves out an empty WAL file, such as the one a flush
+  // has just started.
+  std::unique_ptr<rocksdb::LogFile> current;
+  RETURN_IF_ERROR(FromRocksDb(db_->GetCurrentWalFile(&current),
+                              "finding the current WAL file"));
+  live.insert(std::filesystem::path(current->PathName()).filename().string());
   return live;
 }
 
@@ -1189,6 +1201,17 @@ absl::Status RocksDbEventStore::PurgeDeletedData(absl::Duration timeout) {
                     fmt::format("compacting column family '{}' to purge",
                                 handle->GetName())));
   }
+  // One more change of the file set, after the compactions, so that the
+  // MANIFEST is rewritten from the purged files only (max_manifest_file_size
+  // makes every change start a new one): rewrite the format version (the
+  // same value) and flush it.
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  RETURN_IF_ERROR(FromRocksDb(
+      db_->Put(synced, kFormatVersionKey, fmt::format("{}", kFormatVersion)),
+      "rewriting the format version to purge"));
+  RETURN_IF_ERROR(FromRocksDb(db_->Flush(flush, db_->DefaultColumnFamily()),
+                              "flushing the default column family to purge"));
   // RocksDB deletes the files a flush or compaction made obsolete on its
   // background thread, possibly after the calls above returned: wait for
   // the directory to hold live files only.

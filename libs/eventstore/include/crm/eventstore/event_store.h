@@ -424,9 +424,10 @@ class EventStore {
   // WARNING: a value still visible to a ProjectionView, a RocksDB snapshot
   // or an iterator alive during the call survives it (compaction keeps what
   // a snapshot can see); call it again once they are released. Copies made
-  // before (backups, checkpoints) are not touched. The MANIFEST keeps the
-  // first and last key of old SST files until RocksDB starts a new one:
-  // keys (unlike values) should hold nothing that must be erased.
+  // before (backups, checkpoints) are not touched. The store starts a new
+  // MANIFEST on every change of its files (max_manifest_file_size), and the
+  // purge ends with one such change, so no MANIFEST keeps the first or last
+  // key of an SST file the purge removed.
   // Errors: UNAVAILABLE when a flush or compaction fails, or when obsolete
   // files are still on disk after `timeout` (file deletions disabled by a
   // backup in progress, say); retry then.
