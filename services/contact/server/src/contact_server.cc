@@ -40,6 +40,9 @@ absl::StatusOr<std::unique_ptr<ContactServer>> ContactServer::Start(
   eventstore::EventStore::Options store_options;
   store_options.path = options.data_dir + "/store";
   store_options.extra_column_families = {api::kKeyColumnFamily};
+  // An erasure and the deletion of its keys commit in one batch.
+  store_options.commit_hook = api::KeyErasureCommitHook(
+      [server = impl.get()] { return server->store.get(); });
   ASSIGN_OR_RETURN(impl->store, eventstore::EventStore::Open(store_options));
   impl->store_metrics =
       crm::server::RegisterEventStoreMetrics(metrics, *impl->store);
