@@ -69,6 +69,8 @@ class ContactApiFixture : public ::testing::Test {
     server::ServiceHost::Options host_options;
     host_options.services = {service_.get()};
     host_options.handle_signals = false;
+    host_options.on_shutdown = {
+        [service = service_.get()] { service->EndStreams(); }};
     ASSERT_OK_AND_ASSIGN(
         host_,
         server::ServiceHost::Start(config, *metrics_, std::move(host_options)));

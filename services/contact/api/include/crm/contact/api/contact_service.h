@@ -26,6 +26,7 @@
 // and on projections; thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -66,6 +67,10 @@ struct ServiceDeps {
   Options options;
 };
 
+// The open WatchEvents streams of a service (watch_service.cc).
+class WatchStreams;
+std::shared_ptr<WatchStreams> NewWatchStreams();
+
 class ContactServiceImpl final : public v1::ContactService::CallbackService {
  public:
   using Options = ServiceDeps::Options;
@@ -75,7 +80,14 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
   ContactServiceImpl(eventstore::EventStore& store,
                      const projection::ProjectionEngine& engine,
                      PersonalDataSealer& sealer, Options options)
-      : deps_{store, engine, sealer, std::move(options)} {}
+      : deps_{store, engine, sealer, std::move(options)},
+        watch_streams_(NewWatchStreams()) {}
+
+  // Ends every open WatchEvents stream with UNAVAILABLE (clients reconnect
+  // from their last position) and refuses new ones. Call it when shutdown
+  // begins (ServiceHost::Options::on_shutdown): an open change feed would
+  // otherwise hold the server's drain until its deadline. Thread-safe.
+  void EndStreams();
 
   // Contacts (contact_service.cc).
   grpc::ServerUnaryReactor* CreateContact(
@@ -241,6 +253,7 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
 
  private:
   ServiceDeps deps_;
+  std::shared_ptr<WatchStreams> watch_streams_;
 };
 
 }  // namespace crm::contact::api
