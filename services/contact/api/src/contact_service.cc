@@ -12,6 +12,7 @@
 #include "crm/contact/projections/contact_projections.h"
 #include "crm/server/logging.h"
 #include "fmt/format.h"
+#include "history_support.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
@@ -116,10 +117,13 @@ grpc::ServerUnaryReactor* ContactServiceImpl::GetContact(
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kContact, request->name(), "name"));
-    if (request->has_as_of_time() || request->as_of_version() != 0) {
-      return absl::UnimplementedError(
-          "as_of_time and as_of_version are not served yet; read the current "
-          "state (leave both unset)");
+    ASSIGN_OR_RETURN(std::optional<AsOf> as_of,
+                     AsOfOf(request->has_as_of_time(), request->as_of_time(),
+                            request->as_of_version()));
+    if (as_of.has_value()) {  // Time travel: no redirect, as it was then.
+      ASSIGN_OR_RETURN(*response,
+                       ContactAsOf(deps_, context.tenant, id, *as_of));
+      return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(
         v1::Contact contact,
