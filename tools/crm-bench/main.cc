@@ -7,12 +7,14 @@
 //   crm-bench eventstore --scenario append_concurrent --writers 64
 //   crm-bench projection --json
 //   crm-bench relay --json
+//   crm-bench contact --json
 #include <cstdio>
 
 #include "CLI/App.hpp"
 #include "CLI/Config.hpp"
 #include "CLI/Formatter.hpp"
 #include "bench_report.h"
+#include "contact_bench.h"
 #include "eventstore_bench.h"
 #include "projection_bench.h"
 #include "relay_bench.h"
@@ -53,6 +55,16 @@ int main(int argc, char** argv) {
   crm::bench::RelayBenchFlags relay_flags;
   crm::bench::AddRelayFlags(*relay, relay_flags);
 
+  CLI::App* contact = app.add_subcommand(
+      "contact",
+      "Contact service over gRPC: create next to a health check, reads at "
+      "scale, import");
+  contact->add_flag("--json", json,
+                    "Print one JSON object per result on stdout and nothing "
+                    "else");
+  crm::bench::ContactBenchFlags contact_flags;
+  crm::bench::AddContactFlags(*contact, contact_flags);
+
   // The recovery scenario's child process; not for direct use.
   CLI::App* fill = app.add_subcommand(crm::bench::kFillCommand,
                                       "Internal: fills a store, then waits "
@@ -91,6 +103,14 @@ int main(int argc, char** argv) {
         crm::bench::RunRelayBench(relay_flags, reporter);
     if (!status.ok()) {
       crm::bench::Log("relay: %s", status.ToString());
+      return 1;
+    }
+  }
+  if (contact->parsed()) {
+    const absl::Status status =
+        crm::bench::RunContactBench(contact_flags, reporter);
+    if (!status.ok()) {
+      crm::bench::Log("contact: %s", status.ToString());
       return 1;
     }
   }
