@@ -33,6 +33,7 @@ absl::Status Run(const crm::server::ServerConfig& config) {
   options.services = {contact->service()};
   options.readiness = [&] { return contact->Ready(); };
   options.shutdown_steps = contact->ShutdownSteps();
+  options.on_shutdown = {[&] { contact->EndStreams(); }};
   ASSIGN_OR_RETURN(auto host, crm::server::ServiceHost::Start(
                                   config, *metrics, std::move(options)));
   return host->Wait();

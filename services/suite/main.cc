@@ -32,6 +32,7 @@ class Member {
   virtual ~Member() = default;
   virtual const std::string& name() const = 0;
   virtual grpc::Service* service() = 0;
+  virtual void EndStreams() = 0;
   virtual absl::Status Ready() const = 0;
   virtual absl::Status FlushPublisher(absl::Time deadline) = 0;
   virtual absl::Status StopProcessing() = 0;
@@ -47,6 +48,7 @@ class MemberOf final : public Member {
       : name_(std::move(name)), server_(std::move(server)) {}
   const std::string& name() const override { return name_; }
   grpc::Service* service() override { return server_->service(); }
+  void EndStreams() override { server_->EndStreams(); }
   absl::Status Ready() const override { return server_->Ready(); }
   absl::Status FlushPublisher(absl::Time deadline) override {
     return server_->FlushPublisher(deadline);
@@ -182,6 +184,9 @@ absl::Status Run(const crm::server::ServerConfig& config, bool sample_data) {
     return announcement.Observe(std::move(ready));
   };
   options.shutdown_steps = ShutdownSteps(members, sample_data_task);
+  options.on_shutdown = {[&] {
+    for (auto& member : members) member->EndStreams();
+  }};
   ASSIGN_OR_RETURN(auto host, crm::server::ServiceHost::Start(
                                   config, *metrics, std::move(options)));
   const std::string grpc_address = host->grpc_address().ToString();

@@ -75,6 +75,8 @@ ContactServer::~ContactServer() {
 
 grpc::Service* ContactServer::service() { return impl_->service.get(); }
 
+void ContactServer::EndStreams() { impl_->service->EndStreams(); }
+
 absl::Status ContactServer::Ready() const {
   if (impl_->engine == nullptr) {
     return absl::FailedPreconditionError(

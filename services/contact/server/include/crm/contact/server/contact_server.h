@@ -25,6 +25,7 @@
 //   options.services = {contact->service()};
 //   options.readiness = [&] { return contact->Ready(); };
 //   options.shutdown_steps = contact->ShutdownSteps();
+//   options.on_shutdown = {[&] { contact->EndStreams(); }};
 //
 // Thread safety: Ready() and the accessors may be called from any thread
 // until StopProcessing(); the shutdown calls from one thread, in order.
@@ -82,6 +83,11 @@ class ContactServer {
   // The gRPC service to register; owned by the server. REQUIRES: the host
   // serving it stops before StopProcessing().
   grpc::Service* service();
+
+  // Ends the service's open change feeds (WatchEvents): give it to
+  // ServiceHost::Options::on_shutdown, or an open feed holds the drain
+  // until its deadline. Thread-safe.
+  void EndStreams();
 
   // OK once every projection is live; otherwise UNAVAILABLE saying which is
   // not (ProjectionsReady). FAILED_PRECONDITION after StopProcessing().
