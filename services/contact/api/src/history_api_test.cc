@@ -221,7 +221,8 @@ TEST_F(HistoryApiTest, ListHistoryOfAnotherTenantsOrUnknownRecordIsNotFound) {
   EXPECT_EQ(History(created.name(), &response, 0, "", "globex").error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(response.entries(), IsEmpty());
-  EXPECT_EQ(History("contacts/nobody", &response).error_code(),
+  EXPECT_EQ(History("contacts/00000000-0000-4000-8000-000000000000", &response)
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(History("things/1", &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
@@ -335,18 +336,24 @@ TEST_F(HistoryApiTest, TimelineListsChangesNewestFirstPageByPage) {
   }
 }
 
+// Ids are canonical UUIDs (ids.h); these name a call and an account that
+// only the timeline's activity refers to.
+constexpr char kCallId[] = "00000000-0000-4000-8000-0000000000c1";
+constexpr char kAccountId[] = "00000000-0000-4000-8000-0000000000a1";
+
 TEST_F(HistoryApiTest, TimelineShowsLinkedActivitiesUntilThePersonIsErased) {
   v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
-  LogCall("call-1", IdOf(ada), "acct-1", "Discuss the offer");
+  LogCall(kCallId, IdOf(ada), kAccountId, "Discuss the offer");
 
   std::vector<v1::TimelineEntry> entries = WholeTimeline(ada.name(), 10);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].summary(), "Call logged: Discuss the offer");
-  EXPECT_EQ(entries[0].resource(), "activities/call-1");
+  EXPECT_EQ(entries[0].resource(), "activities/" + std::string(kCallId));
   EXPECT_EQ(entries[0].actor(), "u7");
   EXPECT_EQ(entries[0].event_type(), "crm.contact.v1.ActivityLogged");
   // The account's timeline shows it too.
-  std::vector<v1::TimelineEntry> account = WholeTimeline("accounts/acct-1", 10);
+  std::vector<v1::TimelineEntry> account =
+      WholeTimeline("accounts/" + std::string(kAccountId), 10);
   ASSERT_EQ(account.size(), 1u);
   EXPECT_EQ(account[0].summary(), "Call logged: Discuss the offer");
 
@@ -355,7 +362,7 @@ TEST_F(HistoryApiTest, TimelineShowsLinkedActivitiesUntilThePersonIsErased) {
   entries = WholeTimeline(ada.name(), 10);
   ASSERT_EQ(entries.size(), 2u);
   EXPECT_EQ(entries[0].summary(), "");
-  EXPECT_EQ(entries[0].resource(), "activities/call-1");
+  EXPECT_EQ(entries[0].resource(), "activities/" + std::string(kCallId));
 }
 
 TEST_F(HistoryApiTest, TimelineIsScopedByTenantAndChecksItsRequest) {
@@ -364,7 +371,8 @@ TEST_F(HistoryApiTest, TimelineIsScopedByTenantAndChecksItsRequest) {
   EXPECT_EQ(Timeline(ada.name(), &response, 0, "", "globex").error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_THAT(response.entries(), IsEmpty());
-  EXPECT_EQ(Timeline("contacts/nobody", &response).error_code(),
+  EXPECT_EQ(Timeline("contacts/00000000-0000-4000-8000-000000000000", &response)
+                .error_code(),
             grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Timeline("activities/x", &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
