@@ -19,6 +19,7 @@
 #include "crm/contact/crypto/aes_gcm_sealer.h"
 #include "crm/contact/projections/service_projections.h"
 #include "crm/server/metrics.h"
+#include "crm/server/readiness.h"
 #include "crm/server/service_host.h"
 #include "crm/testing/status_matchers.h"
 #include "fmt/format.h"
@@ -59,6 +60,15 @@ class ContactApiFixture : public ::testing::Test {
                          projection::ProjectionEngine::Start(
                              *store_, projections::ContactServiceProjections(
                                           sealer_.get(), projection_options)));
+    // As a client waits for SERVING (health is gated on this): until the
+    // projections are live, reads answer UNAVAILABLE ("being built").
+    const absl::Time ready_deadline = absl::Now() + absl::Seconds(30);
+    absl::Status ready = server::ProjectionsReady(*engine_);
+    while (!ready.ok() && absl::Now() < ready_deadline) {
+      absl::SleepFor(absl::Milliseconds(5));
+      ready = server::ProjectionsReady(*engine_);
+    }
+    ASSERT_OK(ready);
     service_ = std::make_unique<ContactServiceImpl>(
         *store_, *engine_, *sealer_, ContactServiceImpl::Options{});
     server::ServerConfig config;
