@@ -45,8 +45,9 @@ class ContactApiFixture : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // Starts everything on dir_, contacts_by_id at `by_id_version`.
-  void Start(uint32_t by_id_version = 1) {
+  // Starts everything on dir_, contacts_by_id at `by_id_version`,
+  // contact_list at `list_version` (0: its current version).
+  void Start(uint32_t by_id_version = 1, uint32_t list_version = 0) {
     eventstore::EventStore::Options options;
     options.path = (dir_ / "store").string();
     options.extra_column_families = {kKeyColumnFamily};
@@ -56,6 +57,7 @@ class ContactApiFixture : public ::testing::Test {
     sealer_ = std::make_unique<AesGcmSealer>(keys_.get());
     projections::ProjectionOptions projection_options;
     projection_options.contacts_by_id_version = by_id_version;
+    projection_options.contact_list_version = list_version;
     ASSERT_OK_AND_ASSIGN(engine_,
                          projection::ProjectionEngine::Start(
                              *store_, projections::ContactServiceProjections(

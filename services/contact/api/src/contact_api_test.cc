@@ -286,28 +286,67 @@ TEST_F(ContactApiTest, RestartKeepsContactsAndPersonalData) {
 }
 
 TEST_F(ContactApiTest, RebuiltProjectionEqualsTheLiveOne) {
-  for (int i = 0; i < 5; ++i)
-    MustCreate(Person(fmt::format("P{}", i), "Smith"));
-  ASSERT_OK_AND_ASSIGN(auto live_view,
-                       engine_->View(projections::kContactsByIdProjection));
-  ASSERT_OK_AND_ASSIGN(auto live, live_view->Scan("", "", 1000));
-  live_view.reset();
+  std::vector<v1::Contact> people;
+  for (int i = 0; i < 5; ++i) {
+    v1::Contact person = Person(fmt::format("P{}", i), "Smith",
+                                fmt::format("p{}@example.com", i));
+    person.add_phones()->set_number(fmt::format("+44 20 7946 010{}", i));
+    person.set_owner(i % 2 == 0 ? "u1" : "u2");
+    people.push_back(MustCreate(person));
+  }
+  // Changes that move contact_list's index entries, a deletion, an erasure.
+  v1::UpdateContactRequest update;
+  *update.mutable_contact() = Person("Q0", "Jones", "q0@example.com");
+  update.mutable_contact()->set_name(people[0].name());
+  update.mutable_contact()->set_owner("u3");
+  for (const char* path : {"given_name", "family_name", "emails", "owner"})
+    update.mutable_update_mask()->add_paths(path);
+  v1::UpdateContactResponse updated;
+  ASSERT_TRUE(stub_->UpdateContact(Context().get(), update, &updated).ok());
+  v1::DeleteContactRequest del;
+  del.set_name(people[1].name());
+  v1::DeleteContactResponse deleted;
+  ASSERT_TRUE(stub_->DeleteContact(Context().get(), del, &deleted).ok());
+  v1::EraseContactRequest erase;
+  erase.set_name(people[2].name());
+  erase.set_reason("gdpr_art17_request");
+  v1::EraseContactResponse erased;
+  const grpc::Status erase_status =
+      stub_->EraseContact(Context().get(), erase, &erased);
+  ASSERT_TRUE(erase_status.ok()) << erase_status.error_message();
+
+  std::vector<std::vector<std::pair<std::string, std::string>>> live;
+  for (const char* name : {projections::kContactsByIdProjection,
+                           projections::kContactListProjection}) {
+    ASSERT_OK_AND_ASSIGN(auto live_view, engine_->View(name));
+    ASSERT_OK_AND_ASSIGN(auto entries, live_view->Scan("", "", 10'000));
+    live.push_back(std::move(entries));
+  }
   Stop();
-  Start(2);  // contacts_by_id version 2: rebuilt from the log.
+  // contacts_by_id version 2, contact_list one above its own: both
+  // rebuilt from the log.
+  const uint32_t list_version =
+      projections::ContactListProjection::kVersion + 1;
+  Start(2, list_version);
   const absl::Time deadline = absl::Now() + absl::Seconds(20);
-  uint32_t version = 0;
-  while (absl::Now() < deadline) {
-    absl::StatusOr<std::shared_ptr<const projection::ProjectionView>> view =
+  bool rebuilt = false;
+  while (absl::Now() < deadline && !rebuilt) {
+    absl::StatusOr<std::shared_ptr<const projection::ProjectionView>> by_id =
         engine_->View(projections::kContactsByIdProjection);
-    if (view.ok() && (*view)->version() == 2) {
-      version = 2;
-      ASSERT_OK_AND_ASSIGN(auto rebuilt, (*view)->Scan("", "", 1000));
-      EXPECT_EQ(rebuilt, live);
+    absl::StatusOr<std::shared_ptr<const projection::ProjectionView>> list =
+        engine_->View(projections::kContactListProjection);
+    if (by_id.ok() && (*by_id)->version() == 2 && list.ok() &&
+        (*list)->version() == list_version) {
+      rebuilt = true;
+      ASSERT_OK_AND_ASSIGN(auto by_id_entries, (*by_id)->Scan("", "", 10'000));
+      EXPECT_EQ(by_id_entries, live[0]);
+      ASSERT_OK_AND_ASSIGN(auto list_entries, (*list)->Scan("", "", 10'000));
+      EXPECT_EQ(list_entries, live[1]);
       break;
     }
     absl::SleepFor(absl::Milliseconds(20));  // Polling a condition.
   }
-  EXPECT_EQ(version, 2u) << "the rebuild did not finish in time";
+  EXPECT_TRUE(rebuilt) << "the rebuild did not finish in time";
 }
 
 }  // namespace

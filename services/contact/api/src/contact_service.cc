@@ -149,15 +149,32 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListContacts(
   return Serve(call, "", [&]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size()));
-    if (!request->phone().empty() ||
-        request->order_by() != v1::CONTACT_ORDER_UNSPECIFIED) {
-      return absl::UnimplementedError(
-          "the phone filter and order_by UPDATE_TIME are not served yet; "
-          "leave them unset");
-    }
     projections::ContactListQuery query;
     query.tenant = context.tenant;
     query.page_size = page_size;
+    switch (request->order_by()) {
+      case v1::CONTACT_ORDER_UNSPECIFIED:
+        query.order = projections::ContactListOrder::kName;
+        break;
+      case v1::CONTACT_ORDER_UPDATE_TIME:
+        query.order = projections::ContactListOrder::kUpdateTime;
+        break;
+      default:
+        return InvalidField(
+            "order_by", fmt::format("{} is not an order of ListContacts; use "
+                                    "CONTACT_ORDER_UNSPECIFIED or "
+                                    "CONTACT_ORDER_UPDATE_TIME",
+                                    static_cast<int>(request->order_by())));
+    }
+    if (!request->phone().empty()) {
+      // Without "+", read in the tenant's default region, as stored numbers.
+      absl::StatusOr<std::string> phone =
+          NormalizePhoneE164(request->phone(), context.default_region);
+      if (!phone.ok()) {
+        return InvalidField("phone", std::string(phone.status().message()));
+      }
+      query.phone = *std::move(phone);
+    }
     query.name_prefix = NormalizeNameForMatching(request->name_prefix());
     if (!request->email().empty()) {
       absl::StatusOr<std::string> email = NormalizeEmail(request->email());

@@ -564,6 +564,8 @@ TEST_F(PrivacyApiTest, ErasureLeavesNoPlaintextInAnyStoreFile) {
   EXPECT_THAT(FilesContaining(StoreDir(), "zq.second@quixmail.test"),
               Not(IsEmpty()));
   EXPECT_THAT(FilesContaining(StoreDir(), "zebulon"), Not(IsEmpty()));
+  // The phone index of contact_list keeps the E.164 form.
+  EXPECT_THAT(FilesContaining(StoreDir(), "+442079460958"), Not(IsEmpty()));
 
   v1::EraseContactResponse erased;
   const grpc::Status status = Erase(created.name(), &erased);
@@ -574,6 +576,7 @@ TEST_F(PrivacyApiTest, ErasureLeavesNoPlaintextInAnyStoreFile) {
     EXPECT_THAT(FilesContaining(StoreDir(), Lower(plaintext)), IsEmpty())
         << Lower(plaintext);
   }
+  EXPECT_THAT(FilesContaining(StoreDir(), "+442079460958"), IsEmpty());
   EXPECT_THAT(FilesContaining(StoreDir(), key_bytes), IsEmpty());
   EXPECT_THAT(FilesContaining(StoreDir(), marker), Not(IsEmpty()));
 

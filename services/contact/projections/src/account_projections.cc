@@ -1,6 +1,9 @@
 #include "crm/contact/projections/account_projections.h"
 
 #include <algorithm>
+#include <functional>
+#include <set>
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -68,6 +71,21 @@ std::string ListKey(std::string_view tenant, const v1::Account& account,
   return fmt::format("{}/n/{}{}{}", tenant,
                      NormalizeNameForMatching(account.display_name()), '\0',
                      id);
+}
+
+std::string DomainPrefix(std::string_view tenant, std::string_view domain) {
+  return fmt::format("{}/d/{}{}", tenant, domain, '\0');
+}
+
+// "<tenant>/d/<domain>\0<id>" (-> the account's /n/ key), for an account
+// with a domain that is not merged (merged accounts are never listed).
+std::optional<std::string> DomainKey(std::string_view tenant,
+                                     const v1::Account& account,
+                                     std::string_view id) {
+  if (account.domain().empty() || account.state() == v1::RECORD_STATE_MERGED) {
+    return std::nullopt;
+  }
+  return DomainPrefix(tenant, account.domain()) + std::string(id);
 }
 
 bool Matches(const v1::Account& a, std::string_view folded_name,
@@ -393,6 +411,18 @@ absl::Status AccountListProjection::Apply(
                    FoldAccount(event, ref->id, value, name()));
   const std::string key = ListKey(event.tenant(), account, ref->id);
   if (old_key.has_value() && *old_key != key) writer.Delete(*old_key);
+  // The domain index: the old account's key (if any) moves to the new one.
+  std::optional<std::string> old_domain_key;
+  if (value.has_value()) {
+    ASSIGN_OR_RETURN(v1::Account old, Parse<v1::Account>(*value, name()));
+    old_domain_key = DomainKey(event.tenant(), old, ref->id);
+  }
+  const std::optional<std::string> domain_key =
+      DomainKey(event.tenant(), account, ref->id);
+  if (old_domain_key.has_value() && old_domain_key != domain_key) {
+    writer.Delete(*old_domain_key);
+  }
+  if (domain_key.has_value()) writer.Put(*domain_key, key);
   writer.Put(key, account.SerializeAsString());
   writer.Put(key_of_key, key);
   return absl::OkStatus();
@@ -402,6 +432,20 @@ absl::Status RelationshipsProjection::Apply(
     const projection::Envelope& event, projection::ProjectionWriter& writer) {
   const std::optional<RecordRef> ref = RefOf(event, RecordType::kContact);
   if (!ref.has_value()) return absl::OkStatus();
+  // Only these types change relationships; the others are not decoded: an
+  // old schema (ContactCreated 1) upcasts only with a sealer, which this
+  // projection does not have.
+  static const auto* const kRelevantTypes =
+      new std::set<std::string, std::less<>>{
+          v1::RelationshipAdded::descriptor()->full_name(),
+          v1::RelationshipUpdated::descriptor()->full_name(),
+          v1::RelationshipRemoved::descriptor()->full_name(),
+          v1::ContactMerged::descriptor()->full_name(),
+          v1::ContactMergedInto::descriptor()->full_name(),
+          v1::ContactUnmerged::descriptor()->full_name(),
+          v1::ContactUnmergedFrom::descriptor()->full_name(),
+          v1::ContactErased::descriptor()->full_name()};
+  if (!kRelevantTypes->contains(event.type())) return absl::OkStatus();
   ASSIGN_OR_RETURN(ContactEvent decoded,
                    ReadContactEvent(event, UpcastContext{}));
   const bool relevant =
@@ -463,12 +507,53 @@ absl::StatusOr<std::string> PageThrough(const projection::ProjectionView& view,
   return next.empty() ? std::string() : after;
 }
 
+// The account entry an index entry of /d/ points to.
+absl::StatusOr<v1::Account> AccountAt(const projection::ProjectionView& view,
+                                      const std::string& list_key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, view.Get(list_key));
+  if (!value.has_value()) {
+    return absl::DataLossError(
+        "the account_list projection has a domain key without its entry; "
+        "rebuild it (bump its version)");
+  }
+  return Parse<v1::Account>(*value, kAccountListProjection);
+}
+
+// The folded display name in an /n/ key.
+std::string_view FoldedNameIn(std::string_view list_key, size_t prefix_size) {
+  const std::string_view sort_key = list_key.substr(prefix_size);
+  return sort_key.substr(0, sort_key.find('\0'));
+}
+
 }  // namespace
 
 absl::StatusOr<AccountListPage> ListAccountRecords(
     const projection::ProjectionView& view, const AccountListQuery& query) {
   const std::string prefix = fmt::format("{}/n/", query.tenant);
   AccountListPage page;
+  if (!query.domain.empty()) {  // One seek: the accounts of that domain.
+    ASSIGN_OR_RETURN(
+        page.resume_after,
+        PageThrough(
+            view, DomainPrefix(query.tenant, query.domain), query.start_after,
+            query.page_size, query.max_scan,
+            [&](const std::string&,
+                const std::string& list_key) -> absl::StatusOr<bool> {
+              if (!list_key.starts_with(prefix)) {
+                return absl::DataLossError(
+                    "a domain key of the account_list projection "
+                    "points outside its tenant; rebuild it");
+              }
+              ASSIGN_OR_RETURN(v1::Account account, AccountAt(view, list_key));
+              if (!Matches(account, FoldedNameIn(list_key, prefix.size()),
+                           query)) {
+                return false;
+              }
+              page.accounts.push_back(std::move(account));
+              return true;
+            }));
+    return page;
+  }
   ASSIGN_OR_RETURN(
       page.resume_after,
       PageThrough(
@@ -521,6 +606,31 @@ absl::StatusOr<RelationshipPage> ListRelationshipRecords(
                     return true;
                   }));
   return page;
+}
+
+absl::StatusOr<std::vector<std::string>> FindAccountIdsByDomain(
+    const projection::ProjectionView& view, std::string_view tenant,
+    std::string_view domain, size_t limit) {
+  std::vector<std::string> ids;
+  if (domain.empty() || limit == 0) return ids;
+  const std::string prefix = DomainPrefix(tenant, domain);
+  std::string after;
+  size_t scanned = 0;
+  constexpr size_t kMaxScan = 10'000;
+  while (ids.size() < limit && scanned < kMaxScan) {
+    const size_t want = std::min(kChunk, kMaxScan - scanned);
+    ASSIGN_OR_RETURN(auto entries, view.Scan(prefix, after, want));
+    for (const auto& [key, list_key] : entries) {
+      ++scanned;
+      after = key;
+      ASSIGN_OR_RETURN(v1::Account account, AccountAt(view, list_key));
+      if (account.state() != v1::RECORD_STATE_ACTIVE) continue;
+      ids.push_back(key.substr(prefix.size()));
+      if (ids.size() == limit) break;
+    }
+    if (entries.size() < want) break;
+  }
+  return ids;
 }
 
 }  // namespace crm::contact::projections

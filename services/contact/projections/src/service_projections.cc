@@ -14,7 +14,10 @@ std::vector<std::unique_ptr<projection::Projection>> ContactServiceProjections(
   std::vector<std::unique_ptr<projection::Projection>> list;
   list.push_back(std::make_unique<ContactsByIdProjection>(
       sealer, options.contacts_by_id_version));
-  list.push_back(std::make_unique<ContactListProjection>(sealer));
+  list.push_back(std::make_unique<ContactListProjection>(
+      sealer, options.contact_list_version == 0
+                  ? ContactListProjection::kVersion
+                  : options.contact_list_version));
   // Each area adds its own (<area>_projections.cc).
   AddAccountProjections(list, sealer);
   AddActivityProjections(list, sealer);

@@ -16,7 +16,10 @@
 //                    v1::Account (the list's order: display name, then id,
 //                    stable and unique), and "<tenant>/k/<id>" -> the
 //                    account's current "n/" key (to move its entry when the
-//                    name changes).
+//                    name changes), and "<tenant>/d/<normalized domain> NUL
+//                    <id>" -> the account's "n/" key (the domain index; not
+//                    for merged accounts), moved or deleted when the domain
+//                    changes (the old entry says which key it had).
 //   relationships:   "<tenant>/c/<contact id>/<account id>" and
 //                    "<tenant>/a/<account id>/<contact id>" ->
 //                    v1::ContactRelationship (a contact's accounts, an
@@ -67,11 +70,11 @@ class AccountsByIdProjection final : public projection::Projection {
                      projection::ProjectionWriter& writer) override;
 };
 
-// account_list: the list index of accounts.
+// account_list: the list index of accounts. Version 2: the domain index.
 class AccountListProjection final : public projection::Projection {
  public:
   std::string name() const override { return kAccountListProjection; }
-  uint32_t version() const override { return 1; }
+  uint32_t version() const override { return 2; }
   absl::Status Apply(const projection::Envelope& event,
                      projection::ProjectionWriter& writer) override;
 };
@@ -122,11 +125,22 @@ struct AccountListPage {
 };
 
 // One page of accounts matching `query`, from an account_list view. Merged
-// accounts are never listed; deleted ones only with show_deleted.
+// accounts are never listed; deleted ones only with show_deleted. Order:
+// (display name, id), or with a domain filter the accounts of that domain
+// by id (one seek of the domain index).
 // Errors: INVALID_ARGUMENT when start_after is not a key of this tenant's
 // index; the view's; DATA_LOSS for an undecodable entry.
 absl::StatusOr<AccountListPage> ListAccountRecords(
     const projection::ProjectionView& view, const AccountListQuery& query);
+
+// Up to `limit` ids of `tenant`'s active accounts (not deleted or merged)
+// whose web domain is `domain` (NormalizeWebDomain), in id order, from an
+// account_list view: one seek, for the import. Empty for an empty domain or
+// a limit of 0. Errors: DATA_LOSS for an undecodable or missing entry; the
+// view's.
+absl::StatusOr<std::vector<std::string>> FindAccountIdsByDomain(
+    const projection::ProjectionView& view, std::string_view tenant,
+    std::string_view domain, size_t limit);
 
 // The relationship of `contact_id` to `account_id`, or nullopt.
 absl::StatusOr<std::optional<v1::ContactRelationship>> GetRelationship(

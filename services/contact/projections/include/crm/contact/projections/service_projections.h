@@ -15,6 +15,8 @@ namespace crm::contact::projections {
 struct ProjectionOptions {
   // Versions other than 1 only in tests of blue/green rebuilds.
   uint32_t contacts_by_id_version = 1;
+  // contact_list's version; 0: ContactListProjection::kVersion.
+  uint32_t contact_list_version = 0;
 };
 
 // `sealer` is not owned and must outlive the projections.
