@@ -114,16 +114,6 @@ TEST_F(AccountApiTest, GetUnknownOrMalformedName) {
               ElementsAre(Field(&FieldViolation::field, "name")));
 }
 
-TEST_F(AccountApiTest, GetAsOfIsUnimplementedForNow) {
-  const v1::Account acme = MustCreateAccount(Company("Acme"));
-  v1::GetAccountRequest request;
-  request.set_name(acme.name());
-  request.set_as_of_version(1);
-  v1::Account got;
-  EXPECT_EQ(stub_->GetAccount(Context().get(), request, &got).error_code(),
-            grpc::StatusCode::UNIMPLEMENTED);
-}
-
 TEST_F(AccountApiTest, OtherTenantCannotSeeOrChangeTheAccount) {
   const v1::Account acme = MustCreateAccount(Company("Acme"));
   v1::Account got;

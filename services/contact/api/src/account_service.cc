@@ -8,6 +8,7 @@
 #include "crm/contact/domain/normalize.h"
 #include "crm/contact/projections/account_projections.h"
 #include "fmt/format.h"
+#include "history_support.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
@@ -69,18 +70,6 @@ absl::StatusOr<v1::Account> ReadAccount(const ServiceDeps& deps,
   return *std::move(account);
 }
 
-// HISTORY HOOK: GetAccount with as_of_time or as_of_version. The history
-// helper replaces this body with a read of the account as it was (fold
-// its stream up to the time or version); until then it is UNIMPLEMENTED.
-absl::StatusOr<v1::Account> ReadAccountAsOf(const ServiceDeps&,
-                                            const grpc::CallbackServerContext&,
-                                            std::string_view, std::string_view,
-                                            const v1::GetAccountRequest&) {
-  return absl::UnimplementedError(
-      "as_of_time and as_of_version are not served yet for accounts; read the "
-      "current state (leave both unset)");
-}
-
 // Delete and Undelete: the same steps with another command.
 absl::Status ChangeLifecycle(const ServiceDeps& deps,
                              grpc::CallbackServerContext& call,
@@ -132,9 +121,12 @@ grpc::ServerUnaryReactor* ContactServiceImpl::GetAccount(
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kAccount, request->name(), "name"));
-    if (request->has_as_of_time() || request->as_of_version() != 0) {
-      ASSIGN_OR_RETURN(*response, ReadAccountAsOf(deps_, *call, context.tenant,
-                                                  id, *request));
+    ASSIGN_OR_RETURN(std::optional<AsOf> as_of,
+                     AsOfOf(request->has_as_of_time(), request->as_of_time(),
+                            request->as_of_version()));
+    if (as_of.has_value()) {  // Time travel: no redirect, as it was then.
+      ASSIGN_OR_RETURN(*response,
+                       AccountAsOf(deps_, context.tenant, id, *as_of));
       return absl::OkStatus();
     }
     ASSIGN_OR_RETURN(

@@ -26,18 +26,18 @@ constexpr size_t kMaxTimelinePage = 500;
 // Most records merged into one whose timelines a page reads.
 constexpr size_t kMaxMergedRecords = 63;
 
-// One page of the history of the record `id` of `tenant`: the entries of
-// versions from `from_version` on, at most `page_size`. Sets next_version
-// to the version the next page starts at, or 0 on the last page.
+// One page of the history of the record `id` of `tenant` (a contact, an
+// account or an activity: each state is shown by its HistoryViewOf): the
+// entries of versions from `from_version` on, at most `page_size`. Sets
+// next_version to the version the next page starts at, or 0 on the last
+// page. NOT_FOUND when the stream is empty or another tenant's.
 template <typename Aggregate>
-absl::Status HistoryPage(
-    const ServiceDeps& deps, std::string_view tenant, std::string_view id,
-    uint64_t from_version, size_t page_size,
-    absl::StatusOr<HistoryView> (*view_of)(const typename Aggregate::State&,
-                                           PersonalDataSealer&),
-    v1::ListHistoryResponse& response, uint64_t& next_version) {
+absl::Status HistoryPage(const ServiceDeps& deps, std::string_view tenant,
+                         std::string_view id, uint64_t from_version,
+                         size_t page_size, v1::ListHistoryResponse& response,
+                         uint64_t& next_version) {
   typename Aggregate::State state;
-  ASSIGN_OR_RETURN(HistoryView before, view_of(state, deps.sealer));
+  ASSIGN_OR_RETURN(HistoryView before, HistoryViewOf(state, deps.sealer));
   bool found = false;
   next_version = 0;
   RETURN_IF_ERROR(ForEachEvent(
@@ -55,7 +55,7 @@ absl::Status HistoryPage(
                          Aggregate::Read(envelope, deps.sealer));
         state = Apply(std::move(state), event, EventMetaOf(envelope));
         if (version < from_version) return true;
-        ASSIGN_OR_RETURN(HistoryView after, view_of(state, deps.sealer));
+        ASSIGN_OR_RETURN(HistoryView after, HistoryViewOf(state, deps.sealer));
         v1::HistoryEntry& entry = *response.add_entries();
         entry.set_version(static_cast<int64_t>(version));
         *entry.mutable_occur_time() = envelope.occurred_at();
@@ -264,14 +264,21 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListHistory(
     if (name.rfind("contacts/", 0) == 0) {
       ASSIGN_OR_RETURN(std::string id,
                        IdOf(RecordType::kContact, name, "name"));
-      RETURN_IF_ERROR(HistoryPage<ContactAggregate>(
-          deps_, context.tenant, id, from_version, page_size,
-          &ContactHistoryView, *response, next_version));
-    } else if (name.rfind("accounts/", 0) == 0 ||
-               name.rfind("activities/", 0) == 0) {
-      return absl::UnimplementedError(
-          "the history of accounts and activities is not served yet; ask "
-          "for a contact's (\"contacts/<id>\")");
+      RETURN_IF_ERROR(HistoryPage<ContactAggregate>(deps_, context.tenant, id,
+                                                    from_version, page_size,
+                                                    *response, next_version));
+    } else if (name.rfind("accounts/", 0) == 0) {
+      ASSIGN_OR_RETURN(std::string id,
+                       IdOf(RecordType::kAccount, name, "name"));
+      RETURN_IF_ERROR(HistoryPage<AccountAggregate>(deps_, context.tenant, id,
+                                                    from_version, page_size,
+                                                    *response, next_version));
+    } else if (name.rfind("activities/", 0) == 0) {
+      ASSIGN_OR_RETURN(std::string id,
+                       IdOf(RecordType::kActivity, name, "name"));
+      RETURN_IF_ERROR(HistoryPage<ActivityAggregate>(deps_, context.tenant, id,
+                                                     from_version, page_size,
+                                                     *response, next_version));
     } else {
       return InvalidField("name",
                           "names no record; pass \"contacts/<id>\", "

@@ -4,6 +4,9 @@
 #include <vector>
 
 #include "crm/base/status_macros.h"
+#include "crm/contact/domain/sealer.h"
+#include "crm/contact/projections/account_projections.h"
+#include "crm/contact/projections/activity_projections.h"
 #include "crm/contact/projections/contact_record.h"
 #include "fmt/format.h"
 #include "google/protobuf/descriptor.h"
@@ -138,6 +141,15 @@ absl::StatusOr<v1::Contact> ContactAsOf(const ServiceDeps& deps,
   return projections::ToResource(projections::FromState(state), deps.sealer);
 }
 
+absl::StatusOr<v1::Account> AccountAsOf(const ServiceDeps& deps,
+                                        std::string_view tenant,
+                                        std::string_view id,
+                                        const AsOf& as_of) {
+  ASSIGN_OR_RETURN(AccountState state,
+                   FoldTo<AccountAggregate>(deps, tenant, id, as_of));
+  return projections::AccountResource(state);
+}
+
 std::vector<v1::FieldChange> DiffViews(const HistoryView& before,
                                        const HistoryView& after) {
   std::vector<v1::FieldChange> changes;
@@ -161,8 +173,8 @@ std::vector<v1::FieldChange> DiffViews(const HistoryView& before,
   return changes;
 }
 
-absl::StatusOr<HistoryView> ContactHistoryView(const ContactState& state,
-                                               PersonalDataSealer& sealer) {
+absl::StatusOr<HistoryView> HistoryViewOf(const ContactState& state,
+                                          PersonalDataSealer& sealer) {
   HistoryView view;
   if (!state.exists()) {
     view.resource = std::make_unique<v1::Contact>();
@@ -178,6 +190,42 @@ absl::StatusOr<HistoryView> ContactHistoryView(const ContactState& state,
   contact.set_state(stored.clear.state());
   view.sealed = state.sealed_personal.SerializeAsString();
   view.resource = std::make_unique<v1::Contact>(std::move(contact));
+  return view;
+}
+
+absl::StatusOr<HistoryView> HistoryViewOf(const AccountState& state,
+                                          PersonalDataSealer&) {
+  HistoryView view;
+  view.resource =
+      state.exists()
+          ? std::make_unique<v1::Account>(projections::AccountResource(state))
+          : std::make_unique<v1::Account>();
+  return view;
+}
+
+absl::StatusOr<HistoryView> HistoryViewOf(const ActivityState& state,
+                                          PersonalDataSealer& sealer) {
+  HistoryView view;
+  if (!state.exists()) {
+    view.resource = std::make_unique<v1::Activity>();
+    return view;
+  }
+  ASSIGN_OR_RETURN(
+      v1::Activity activity,
+      projections::ToResource(projections::StoredActivityOf(state), sealer));
+  // ToResource leaves the content out when the subject's key is deleted;
+  // only then (no content shown) is a second open needed to tell an erased
+  // person from content that is empty.
+  const bool no_content =
+      activity.subject().empty() && activity.body().empty() &&
+      activity.location().empty() && activity.participants().empty();
+  if (no_content && !state.sealed_content.ciphertext().empty()) {
+    v1::ActivityContent content;
+    view.unreadable =
+        IsKeyErased(OpenMessage(sealer, state.sealed_content, &content));
+  }
+  view.sealed = state.sealed_content.SerializeAsString();
+  view.resource = std::make_unique<v1::Activity>(std::move(activity));
   return view;
 }
 

@@ -1,6 +1,7 @@
 // History and time travel (internal to contact_api): a record's past folded
-// from its own stream, for ListHistory (history_service.cc) and for the
-// as_of branch of GetContact / GetAccount.
+// from its own stream, for ListHistory (history_service.cc: contacts,
+// accounts and activities) and for the as_of branch of GetContact /
+// GetAccount.
 //
 //   ASSIGN_OR_RETURN(std::optional<AsOf> as_of,
 //                    AsOfOf(request->has_as_of_time(), request->as_of_time(),
@@ -20,10 +21,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "crm/contact/api/contact_service.h"
+#include "crm/contact/domain/account.h"
+#include "crm/contact/domain/activity.h"
+#include "crm/contact/domain/contact.h"
 #include "crm/contact/v1/contact_service.pb.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -52,6 +57,13 @@ absl::StatusOr<v1::Contact> ContactAsOf(const ServiceDeps& deps,
                                         std::string_view tenant,
                                         std::string_view id, const AsOf& as_of);
 
+// The account `id` of `tenant` as it was at `as_of`, converted as
+// accounts_by_id converts it (projections::AccountResource). Errors as
+// ContactAsOf's.
+absl::StatusOr<v1::Account> AccountAsOf(const ServiceDeps& deps,
+                                        std::string_view tenant,
+                                        std::string_view id, const AsOf& as_of);
+
 // How ListHistory shows a state of a record: its API resource. `unreadable`
 // is set when the personal part could not be opened (the person was
 // erased): the resource then holds no personal field, and `sealed` (the
@@ -72,9 +84,17 @@ struct HistoryView {
 std::vector<v1::FieldChange> DiffViews(const HistoryView& before,
                                        const HistoryView& after);
 
-// The view of a contact state, as contacts_by_id converts it. An empty
-// (not yet existing) state gives an empty resource.
-absl::StatusOr<HistoryView> ContactHistoryView(const ContactState& state,
-                                               PersonalDataSealer& sealer);
+// The view of a state of each aggregate, as its read model converts it
+// (contacts_by_id, accounts_by_id, activities); HistoryPage picks the
+// overload by the aggregate's State. An empty (not yet existing) state
+// gives an empty resource. A contact's personal fields and an activity's
+// content are redacted (unreadable) once the person's key is deleted;
+// accounts hold no personal data.
+absl::StatusOr<HistoryView> HistoryViewOf(const ContactState& state,
+                                          PersonalDataSealer& sealer);
+absl::StatusOr<HistoryView> HistoryViewOf(const AccountState& state,
+                                          PersonalDataSealer& sealer);
+absl::StatusOr<HistoryView> HistoryViewOf(const ActivityState& state,
+                                          PersonalDataSealer& sealer);
 
 }  // namespace crm::contact::api
