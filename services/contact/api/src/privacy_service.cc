@@ -8,10 +8,15 @@
 // have deleted their entries), deletes the keys again (idempotent: covers a
 // store opened without the hook) and purges the store
 // (EventStore::PurgeDeletedData) before it replies, so that no live file
-// keeps the deleted key or index bytes.
+// keeps the deleted key or index bytes. A crash between the append and the
+// purge is covered by a mark written before the append (column family
+// contact_erasures, the contact id as key) and cleared after the purge:
+// ResumePendingErasures, run before the next start serves, purges for the
+// marks it finds.
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -29,6 +34,9 @@
 #include "crm/contact/v1/contact_events.pb.h"
 #include "crm/server/logging.h"
 #include "fmt/format.h"
+#include "rocksdb/db.h"
+#include "rocksdb/iterator.h"
+#include "rocksdb/write_batch.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
@@ -136,6 +144,72 @@ absl::StatusOr<std::vector<std::string>> ShreddedKeyIds(
 }
 
 // Waits until every projection of the service has applied `position`.
+// Erasures whose purge has not finished: the contact id as key, no value.
+// Written (synced) before ContactErased is appended, deleted once the store
+// is purged; what a crash in between leaves, ResumePendingErasures finds.
+constexpr char kErasureColumnFamily[] = "contact_erasures";
+// Most marks one ResumePendingErasures call clears (one purge covers them
+// all; more are left for the next call).
+constexpr size_t kMaxPendingErasures = 10'000;
+
+absl::Status MarkPurgePending(eventstore::EventStore& store,
+                              std::string_view id) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * family,
+                   store.CreateColumnFamily(kErasureColumnFamily));
+  rocksdb::WriteBatch batch;
+  batch.Put(family, rocksdb::Slice(id.data(), id.size()), rocksdb::Slice());
+  return store.Write(batch);
+}
+
+absl::Status ClearPurgePending(eventstore::EventStore& store,
+                               const std::vector<std::string>& ids) {
+  if (ids.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * family,
+                   store.CreateColumnFamily(kErasureColumnFamily));
+  rocksdb::WriteBatch batch;
+  for (const std::string& id : ids) batch.Delete(family, id);
+  return store.Write(batch);
+}
+
+// The contact ids marked pending, at most kMaxPendingErasures.
+absl::StatusOr<std::vector<std::string>> PendingErasures(
+    eventstore::EventStore& store) {
+  ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * family,
+                   store.CreateColumnFamily(kErasureColumnFamily));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store.db().NewIterator(rocksdb::ReadOptions(), family));
+  std::vector<std::string> ids;
+  for (it->SeekToFirst(); it->Valid() && ids.size() < kMaxPendingErasures;
+       it->Next()) {
+    ids.push_back(it->key().ToString());
+  }
+  if (!it->status().ok()) {
+    return absl::UnavailableError(fmt::format(
+        "reading the pending erasures ({}) failed: {}; check the data "
+        "directory's disk",
+        kErasureColumnFamily, it->status().ToString()));
+  }
+  return ids;
+}
+
+// Whether nothing was appended for sure when Execute failed with `status`:
+// the mark of a refused erasure is cleared at once, the mark of one that
+// may have committed stays for ResumePendingErasures.
+bool NothingAppended(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
 absl::Status WaitForEveryProjection(const ServiceDeps& deps,
                                     const grpc::CallbackServerContext& call,
                                     uint64_t position) {
@@ -471,10 +545,18 @@ grpc::ServerUnaryReactor* ContactServiceImpl::EraseContact(
     crm::contact::EraseContact command;
     command.contact_id = id;
     command.reason = request->reason();
-    ASSIGN_OR_RETURN(
-        Written written,
+    // Before the append: a crash after it leaves the mark for the purge.
+    RETURN_IF_ERROR(MarkPurgePending(deps_.store, id));
+    absl::StatusOr<Written> executed =
         Execute<ContactAggregate>(deps_, *call, context, id, "", command,
-                                  request->context().request_id()));
+                                  request->context().request_id());
+    if (!executed.ok()) {
+      if (NothingAppended(executed.status())) {
+        ClearPurgePending(deps_.store, {id}).IgnoreError();
+      }
+      return executed.status();
+    }
+    Written written = *std::move(executed);
     // Every read model drops what it indexed in plaintext before the purge.
     RETURN_IF_ERROR(
         WaitForEveryProjection(deps_, *call, deps_.store.LastPosition()));
@@ -486,6 +568,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::EraseContact(
     }
     const absl::Time purge_start = absl::Now();
     RETURN_IF_ERROR(deps_.store.PurgeDeletedData());
+    RETURN_IF_ERROR(ClearPurgePending(deps_.store, {id}));
     server::LogInfo("contact erased",
                     {{"contact", id},
                      {"keys", std::to_string(key_ids.size())},
@@ -497,6 +580,42 @@ grpc::ServerUnaryReactor* ContactServiceImpl::EraseContact(
     SetResult(written, *response->mutable_result());
     return absl::OkStatus();
   });
+}
+
+absl::Status ContactServiceImpl::ResumePendingErasures(absl::Duration timeout) {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, PendingErasures(deps_.store));
+  if (ids.empty()) return absl::OkStatus();
+  // Every read model drops what it indexed in plaintext before the purge.
+  const uint64_t end = deps_.store.LastPosition();
+  const absl::Time deadline = absl::Now() + timeout;
+  for (const projection::ProjectionStatus& status : deps_.engine.Status()) {
+    const absl::Status caught_up = deps_.engine.WaitForPosition(
+        status.name, end,
+        std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    if (!caught_up.ok()) {
+      return absl::UnavailableError(fmt::format(
+          "{} erasures wait for their purge, and projection {} has not "
+          "reached position {}: {}; retry once the projections are live",
+          ids.size(), status.name, end, std::string(caught_up.message())));
+    }
+  }
+  StoreKeyProvider keys(&deps_.store);
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::vector<std::string> key_ids,
+                     ShreddedKeyIds(deps_.store, id));
+    for (const std::string& key_id : key_ids) {
+      RETURN_IF_ERROR(keys.Delete(key_id));
+    }
+  }
+  const absl::Time purge_start = absl::Now();
+  RETURN_IF_ERROR(deps_.store.PurgeDeletedData());
+  RETURN_IF_ERROR(ClearPurgePending(deps_.store, ids));
+  server::LogInfo(
+      "interrupted erasures purged",
+      {{"contacts", std::to_string(ids.size())},
+       {"purge_ms",
+        std::to_string(absl::ToInt64Milliseconds(absl::Now() - purge_start))}});
+  return absl::OkStatus();
 }
 
 grpc::ServerWriteReactor<v1::PersonalDataExportPart>*

@@ -82,7 +82,9 @@ absl::Status ContactServer::Ready() const {
     return absl::FailedPreconditionError(
         "the contact service is shutting down: its projections are stopped");
   }
-  return crm::server::ProjectionsReady(*impl_->engine);
+  RETURN_IF_ERROR(crm::server::ProjectionsReady(*impl_->engine));
+  // An erasure a crash interrupted is purged before the first call.
+  return impl_->service->ResumePendingErasures(absl::Seconds(5));
 }
 
 absl::Status ContactServer::FlushPublisher(absl::Time deadline) {

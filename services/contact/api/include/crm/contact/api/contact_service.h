@@ -89,6 +89,19 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
   // otherwise hold the server's drain until its deadline. Thread-safe.
   void EndStreams();
 
+  // Finishes the erasures a crash interrupted (privacy_service.cc):
+  // EraseContact marks a purge as pending before it appends ContactErased
+  // and clears the mark once the store is purged; a process that died in
+  // between left the person's old index entries and key bytes in the
+  // store's files. When marks are left, waits (at most `timeout`) until
+  // every projection has applied the log up to its end, deletes the keys
+  // the erasures list, purges the store (EventStore::PurgeDeletedData) and
+  // clears the marks; with none, returns at once. Call it before serving
+  // (ContactServer::Ready does).
+  // Errors: UNAVAILABLE when the projections are not caught up in time or
+  // the purge fails (retry: the marks stay); the store's read errors.
+  absl::Status ResumePendingErasures(absl::Duration timeout);
+
   // Contacts (contact_service.cc).
   grpc::ServerUnaryReactor* CreateContact(
       grpc::CallbackServerContext* call,

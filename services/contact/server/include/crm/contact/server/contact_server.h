@@ -89,8 +89,10 @@ class ContactServer {
   // until its deadline. Thread-safe.
   void EndStreams();
 
-  // OK once every projection is live; otherwise UNAVAILABLE saying which is
-  // not (ProjectionsReady). FAILED_PRECONDITION after StopProcessing().
+  // OK once every projection is live and the erasures a crash interrupted
+  // are purged (ContactServiceImpl::ResumePendingErasures); otherwise
+  // UNAVAILABLE saying what it waits for (ProjectionsReady).
+  // FAILED_PRECONDITION after StopProcessing().
   absl::Status Ready() const;
 
   // Waits until every event committed so far is published, at most until
