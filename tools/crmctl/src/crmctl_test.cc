@@ -193,6 +193,46 @@ TEST_F(CrmctlTest, CreateGetAndListAContact) {
   EXPECT_THAT(listed.out, HasSubstr("Lovelace"));
 }
 
+TEST_F(CrmctlTest, HistoryOfAnAccountAndOfAnActivity) {
+  v1::CreateAccountRequest create_account;
+  create_account.mutable_account()->set_display_name("Acme");
+  v1::CreateAccountResponse account;
+  ASSERT_TRUE(
+      stub_->CreateAccount(Context().get(), create_account, &account).ok());
+  v1::UpdateAccountRequest update;
+  update.mutable_account()->set_name(account.account().name());
+  update.mutable_account()->set_industry("mining");
+  update.mutable_update_mask()->add_paths("industry");
+  v1::UpdateAccountResponse updated;
+  ASSERT_TRUE(
+      stub_->UpdateAccount(Context("acme", "u2").get(), update, &updated).ok());
+
+  const Outcome history = Crmctl(As({"history", account.account().name()}));
+  ASSERT_EQ(history.exit_code, 0) << history.err;
+  EXPECT_THAT(history.out, HasSubstr("crm.contact.v1.AccountCreated"));
+  EXPECT_THAT(history.out, HasSubstr("crm.contact.v1.AccountUpdated"));
+  EXPECT_THAT(history.out, HasSubstr("industry"));
+  EXPECT_THAT(history.out, HasSubstr("u2"));
+
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  v1::CreateActivityRequest log;
+  log.mutable_activity()->set_kind(v1::ACTIVITY_KIND_TASK);
+  log.mutable_activity()->set_contact(ada.name());
+  log.mutable_activity()->set_subject("Send the offer");
+  v1::CreateActivityResponse activity;
+  ASSERT_TRUE(stub_->CreateActivity(Context().get(), log, &activity).ok());
+
+  const Outcome json =
+      Crmctl(As({"--json", "history", activity.activity().name()}));
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  v1::HistoryEntry entry;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json.out, &entry).ok())
+      << json.out;
+  EXPECT_EQ(entry.version(), 1);
+  EXPECT_EQ(entry.event_type(), "crm.contact.v1.ActivityLogged");
+}
+
 TEST_F(CrmctlTest, ImportReportsTheBadRowAndExitsTwo) {
   const std::string csv = WriteCsv(
       "given_name,family_name,email\n"

@@ -260,10 +260,16 @@ void AddLifecycle(CLI::App& app, Action& action, const char* verb,
 
 void AddHistory(CLI::App& app, Action& action) {
   CLI::App* command =
-      app.add_subcommand("history", "every change of a contact, oldest first");
+      app.add_subcommand("history",
+                         "every change of a contact, account or activity, "
+                         "oldest first");
   auto name = std::make_shared<std::string>();
   auto page_size = std::make_shared<int32_t>(0);
-  command->add_option("contact", *name, "contacts/<id> or <id>")->required();
+  command
+      ->add_option("record", *name,
+                   "contacts/<id>, accounts/<id>, activities/<id>, or a "
+                   "contact's <id>")
+      ->required();
   command->add_option("--page-size", *page_size, "entries per call");
   command->callback([&action, name, page_size] {
     action = [name, page_size](Client& client) {
