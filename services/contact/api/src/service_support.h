@@ -277,4 +277,37 @@ absl::StatusOr<Written> Execute(const ServiceDeps& deps,
 // Fills a WriteResult from a write.
 void SetResult(const Written& written, common::v1::WriteResult& result);
 
+// How a handler reads a record back after a write: the resource once the
+// read model(s) reached `position` (ReadContact, ReadAccount, ...).
+template <typename Resource>
+using ReadBackFn = absl::StatusOr<Resource> (*)(
+    const ServiceDeps& deps, const grpc::CallbackServerContext& call,
+    std::string_view tenant, std::string_view id, uint64_t position);
+
+// A command on one record named by the request's `name` (Delete, Undelete,
+// Complete, Reopen): the caller, the id (INVALID_ARGUMENT naming "name"),
+// the etag checked, Execute of `command(id)`, then the record read back
+// with `read` into `*resource` (read and dropped when `resource` is null,
+// which still waits for its read model) and `result` filled.
+template <typename Aggregate, typename Resource>
+absl::Status ChangeRecord(const ServiceDeps& deps,
+                          grpc::CallbackServerContext& call, RecordType type,
+                          std::string_view name, std::string_view etag,
+                          std::string_view request_id,
+                          typename Aggregate::Command (*command)(std::string),
+                          ReadBackFn<Resource> read, Resource* resource,
+                          common::v1::WriteResult& result) {
+  ASSIGN_OR_RETURN(CommandContext context, CallerOf(call, deps));
+  ASSIGN_OR_RETURN(std::string id, IdOf(type, name, "name"));
+  if (!etag.empty()) RETURN_IF_ERROR(ParseEtag(etag).status());
+  ASSIGN_OR_RETURN(Written written,
+                   Execute<Aggregate>(deps, call, context, id, etag,
+                                      command(id), request_id));
+  ASSIGN_OR_RETURN(Resource read_back, read(deps, call, context.tenant,
+                                            written.id, written.position));
+  if (resource != nullptr) *resource = std::move(read_back);
+  SetResult(written, result);
+  return absl::OkStatus();
+}
+
 }  // namespace crm::contact::api
