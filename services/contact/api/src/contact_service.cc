@@ -65,27 +65,6 @@ absl::StatusOr<v1::Contact> ReadContact(const ServiceDeps& deps,
   return projections::ToResource(*stored, deps.sealer);
 }
 
-// Delete and Undelete: the same steps with another command (made from the
-// contact's id); fills the response's contact and result.
-absl::Status ChangeLifecycle(const ServiceDeps& deps,
-                             grpc::CallbackServerContext& call,
-                             std::string_view name, std::string_view etag,
-                             std::string_view request_id,
-                             ContactCommand (*command)(std::string id),
-                             v1::Contact& contact,
-                             common::v1::WriteResult& result) {
-  ASSIGN_OR_RETURN(CommandContext context, CallerOf(call, deps));
-  ASSIGN_OR_RETURN(std::string id, IdOf(RecordType::kContact, name, "name"));
-  if (!etag.empty()) RETURN_IF_ERROR(ParseEtag(etag).status());
-  ASSIGN_OR_RETURN(Written written,
-                   Execute<ContactAggregate>(deps, call, context, id, etag,
-                                             command(id), request_id));
-  ASSIGN_OR_RETURN(contact, ReadContact(deps, call, context.tenant, written.id,
-                                        written.position));
-  SetResult(written, result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateContact(
@@ -260,30 +239,30 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UpdateContact(
 grpc::ServerUnaryReactor* ContactServiceImpl::DeleteContact(
     grpc::CallbackServerContext* call, const v1::DeleteContactRequest* request,
     v1::DeleteContactResponse* response) {
-  server::ScopedCorrelationId correlation(server::CorrelationId(*call));
-  return Finish(call,
-                ChangeLifecycle(
-                    deps_, *call, request->name(), request->etag(),
-                    request->context().request_id(),
-                    [](std::string id) -> ContactCommand {
-                      return crm::contact::DeleteContact{std::move(id)};
-                    },
-                    *response->mutable_contact(), *response->mutable_result()));
+  return Serve(call, "", [&]() -> absl::Status {
+    return ChangeRecord<ContactAggregate>(
+        deps_, *call, RecordType::kContact, request->name(), request->etag(),
+        request->context().request_id(),
+        [](std::string id) -> ContactCommand {
+          return crm::contact::DeleteContact{std::move(id)};
+        },
+        &ReadContact, response->mutable_contact(), *response->mutable_result());
+  });
 }
 
 grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteContact(
     grpc::CallbackServerContext* call,
     const v1::UndeleteContactRequest* request,
     v1::UndeleteContactResponse* response) {
-  server::ScopedCorrelationId correlation(server::CorrelationId(*call));
-  return Finish(call,
-                ChangeLifecycle(
-                    deps_, *call, request->name(), request->etag(),
-                    request->context().request_id(),
-                    [](std::string id) -> ContactCommand {
-                      return crm::contact::UndeleteContact{std::move(id)};
-                    },
-                    *response->mutable_contact(), *response->mutable_result()));
+  return Serve(call, "", [&]() -> absl::Status {
+    return ChangeRecord<ContactAggregate>(
+        deps_, *call, RecordType::kContact, request->name(), request->etag(),
+        request->context().request_id(),
+        [](std::string id) -> ContactCommand {
+          return crm::contact::UndeleteContact{std::move(id)};
+        },
+        &ReadContact, response->mutable_contact(), *response->mutable_result());
+  });
 }
 
 }  // namespace crm::contact::api

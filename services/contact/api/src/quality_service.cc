@@ -463,6 +463,41 @@ absl::StatusOr<Written> ExecutePair(
                                merged, events);
 }
 
+// MergeX and UnmergeX of either aggregate: the caller, both ids, the pair
+// executed with `decide(context, survivor_id, merged_id, survivor_state,
+// merged_state)` (the domain's DecideMerge or DecideUnmerge), then the
+// survivor (and, for an unmerge, the restored record when `restored` is not
+// null) read back with `read` once every read model shows the write.
+template <typename Aggregate, typename Resource, typename DecideFn>
+absl::Status ChangePair(const ServiceDeps& deps,
+                        grpc::CallbackServerContext& call, RecordType type,
+                        const std::string& survivor_name,
+                        const std::string& merged_name,
+                        std::string_view survivor_etag,
+                        std::string_view merged_etag,
+                        std::string_view request_id, const DecideFn& decide,
+                        ReadBackFn<Resource> read, Resource& survivor,
+                        Resource* restored, common::v1::WriteResult& result) {
+  ASSIGN_OR_RETURN(CommandContext context, CallerOf(call, deps));
+  ASSIGN_OR_RETURN(auto ids, PairOf(type, survivor_name, merged_name));
+  ASSIGN_OR_RETURN(Written written,
+                   ExecutePair<Aggregate>(
+                       deps, call, context, ids.first, ids.second,
+                       survivor_etag, merged_etag, request_id,
+                       [&](const typename Aggregate::State& s,
+                           const typename Aggregate::State& m) {
+                         return decide(context, ids.first, ids.second, s, m);
+                       }));
+  ASSIGN_OR_RETURN(
+      survivor, read(deps, call, context.tenant, written.id, written.position));
+  if (restored != nullptr) {
+    ASSIGN_OR_RETURN(*restored, read(deps, call, context.tenant, ids.second,
+                                     written.position));
+  }
+  SetResult(written, result);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateContacts(
@@ -599,26 +634,21 @@ grpc::ServerUnaryReactor* ContactServiceImpl::MergeContacts(
     grpc::CallbackServerContext* call, const v1::MergeContactsRequest* request,
     v1::MergeContactsResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
-    ASSIGN_OR_RETURN(auto ids, PairOf(RecordType::kContact, request->survivor(),
-                                      request->merged()));
-    crm::contact::MergeContacts command{ids.first, ids.second,
-                                        ChoicesOf(request->field_choices())};
-    ASSIGN_OR_RETURN(
-        Written written,
-        ExecutePair<ContactAggregate>(
-            deps_, *call, context, ids.first, ids.second,
-            request->survivor_etag(), request->merged_etag(),
-            request->context().request_id(),
-            [&](const ContactState& survivor, const ContactState& merged) {
-              return DecideMerge(survivor, merged, command, context,
-                                 deps_.sealer);
-            }));
-    ASSIGN_OR_RETURN(*response->mutable_survivor(),
-                     ReadContactAt(deps_, *call, context.tenant, written.id,
-                                   written.position));
-    SetResult(written, *response->mutable_result());
-    return absl::OkStatus();
+    return ChangePair<ContactAggregate>(
+        deps_, *call, RecordType::kContact, request->survivor(),
+        request->merged(), request->survivor_etag(), request->merged_etag(),
+        request->context().request_id(),
+        [&](const CommandContext& context, const std::string& survivor_id,
+            const std::string& merged_id, const ContactState& survivor,
+            const ContactState& merged) {
+          return DecideMerge(
+              survivor, merged,
+              crm::contact::MergeContacts{survivor_id, merged_id,
+                                          ChoicesOf(request->field_choices())},
+              context, deps_.sealer);
+        },
+        &ReadContactAt, *response->mutable_survivor(),
+        static_cast<v1::Contact*>(nullptr), *response->mutable_result());
   });
 }
 
@@ -627,27 +657,19 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UnmergeContacts(
     const v1::UnmergeContactsRequest* request,
     v1::UnmergeContactsResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
-    ASSIGN_OR_RETURN(auto ids, PairOf(RecordType::kContact, request->survivor(),
-                                      request->merged()));
-    crm::contact::UnmergeContacts command{ids.first, ids.second};
-    ASSIGN_OR_RETURN(
-        Written written,
-        ExecutePair<ContactAggregate>(
-            deps_, *call, context, ids.first, ids.second, "", "",
-            request->context().request_id(),
-            [&](const ContactState& survivor, const ContactState& merged) {
-              return DecideUnmerge(survivor, merged, command, context,
-                                   deps_.sealer);
-            }));
-    ASSIGN_OR_RETURN(*response->mutable_survivor(),
-                     ReadContactAt(deps_, *call, context.tenant, written.id,
-                                   written.position));
-    ASSIGN_OR_RETURN(*response->mutable_restored(),
-                     ReadContactAt(deps_, *call, context.tenant, ids.second,
-                                   written.position));
-    SetResult(written, *response->mutable_result());
-    return absl::OkStatus();
+    return ChangePair<ContactAggregate>(
+        deps_, *call, RecordType::kContact, request->survivor(),
+        request->merged(), "", "", request->context().request_id(),
+        [&](const CommandContext& context, const std::string& survivor_id,
+            const std::string& merged_id, const ContactState& survivor,
+            const ContactState& merged) {
+          return DecideUnmerge(
+              survivor, merged,
+              crm::contact::UnmergeContacts{survivor_id, merged_id}, context,
+              deps_.sealer);
+        },
+        &ReadContactAt, *response->mutable_survivor(),
+        response->mutable_restored(), *response->mutable_result());
   });
 }
 
@@ -655,25 +677,21 @@ grpc::ServerUnaryReactor* ContactServiceImpl::MergeAccounts(
     grpc::CallbackServerContext* call, const v1::MergeAccountsRequest* request,
     v1::MergeAccountsResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
-    ASSIGN_OR_RETURN(auto ids, PairOf(RecordType::kAccount, request->survivor(),
-                                      request->merged()));
-    crm::contact::MergeAccounts command{ids.first, ids.second,
-                                        ChoicesOf(request->field_choices())};
-    ASSIGN_OR_RETURN(
-        Written written,
-        ExecutePair<AccountAggregate>(
-            deps_, *call, context, ids.first, ids.second,
-            request->survivor_etag(), request->merged_etag(),
-            request->context().request_id(),
-            [&](const AccountState& survivor, const AccountState& merged) {
-              return DecideMerge(survivor, merged, command, context);
-            }));
-    ASSIGN_OR_RETURN(*response->mutable_survivor(),
-                     ReadAccountAt(deps_, *call, context.tenant, written.id,
-                                   written.position));
-    SetResult(written, *response->mutable_result());
-    return absl::OkStatus();
+    return ChangePair<AccountAggregate>(
+        deps_, *call, RecordType::kAccount, request->survivor(),
+        request->merged(), request->survivor_etag(), request->merged_etag(),
+        request->context().request_id(),
+        [&](const CommandContext& context, const std::string& survivor_id,
+            const std::string& merged_id, const AccountState& survivor,
+            const AccountState& merged) {
+          return DecideMerge(
+              survivor, merged,
+              crm::contact::MergeAccounts{survivor_id, merged_id,
+                                          ChoicesOf(request->field_choices())},
+              context);
+        },
+        &ReadAccountAt, *response->mutable_survivor(),
+        static_cast<v1::Account*>(nullptr), *response->mutable_result());
   });
 }
 
@@ -682,26 +700,18 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UnmergeAccounts(
     const v1::UnmergeAccountsRequest* request,
     v1::UnmergeAccountsResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
-    ASSIGN_OR_RETURN(auto ids, PairOf(RecordType::kAccount, request->survivor(),
-                                      request->merged()));
-    crm::contact::UnmergeAccounts command{ids.first, ids.second};
-    ASSIGN_OR_RETURN(
-        Written written,
-        ExecutePair<AccountAggregate>(
-            deps_, *call, context, ids.first, ids.second, "", "",
-            request->context().request_id(),
-            [&](const AccountState& survivor, const AccountState& merged) {
-              return DecideUnmerge(survivor, merged, command, context);
-            }));
-    ASSIGN_OR_RETURN(*response->mutable_survivor(),
-                     ReadAccountAt(deps_, *call, context.tenant, written.id,
-                                   written.position));
-    ASSIGN_OR_RETURN(*response->mutable_restored(),
-                     ReadAccountAt(deps_, *call, context.tenant, ids.second,
-                                   written.position));
-    SetResult(written, *response->mutable_result());
-    return absl::OkStatus();
+    return ChangePair<AccountAggregate>(
+        deps_, *call, RecordType::kAccount, request->survivor(),
+        request->merged(), "", "", request->context().request_id(),
+        [&](const CommandContext& context, const std::string& survivor_id,
+            const std::string& merged_id, const AccountState& survivor,
+            const AccountState& merged) {
+          return DecideUnmerge(
+              survivor, merged,
+              crm::contact::UnmergeAccounts{survivor_id, merged_id}, context);
+        },
+        &ReadAccountAt, *response->mutable_survivor(),
+        response->mutable_restored(), *response->mutable_result());
   });
 }
 
