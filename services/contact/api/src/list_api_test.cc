@@ -254,8 +254,11 @@ TEST_F(ListApiTest, PageTokenOfAnotherOrderOrFilterIsRejected) {
   ASSERT_OK_AND_ASSIGN(projections::ContactListPage merged,
                        projections::ListContactIds(*view, query));
   ASSERT_FALSE(merged.resume_after.empty());
-  query.name_prefix.clear();
   query.start_after = merged.resume_after;
+  query.name_prefix = "q";  // Another prefix.
+  EXPECT_THAT(projections::ListContactIds(*view, query),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  query.name_prefix.clear();
   EXPECT_THAT(projections::ListContactIds(*view, query),
               StatusIs(absl::StatusCode::kInvalidArgument));
 }

@@ -412,9 +412,11 @@ absl::StatusOr<ContactListPage> ListByNamePrefix(
     if (n_size > rest.size()) return BadToken("not a name_prefix position");
     n_after = std::string(rest.substr(0, n_size));
     g_after = std::string(rest.substr(n_size));
-    if ((!n_after.empty() && !n_after.starts_with(n_space)) ||
-        (!g_after.empty() && !g_after.starts_with(g_space))) {
-      return BadToken("not a name_prefix position of this tenant");
+    if ((!n_after.empty() &&
+         !n_after.starts_with(n_space + query.name_prefix)) ||
+        (!g_after.empty() &&
+         !g_after.starts_with(g_space + query.name_prefix))) {
+      return BadToken("not a position of this name_prefix and tenant");
     }
   }
   size_t budget = query.max_scan;
