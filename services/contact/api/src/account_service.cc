@@ -70,26 +70,6 @@ absl::StatusOr<v1::Account> ReadAccount(const ServiceDeps& deps,
   return *std::move(account);
 }
 
-// Delete and Undelete: the same steps with another command.
-absl::Status ChangeLifecycle(const ServiceDeps& deps,
-                             grpc::CallbackServerContext& call,
-                             std::string_view name, std::string_view etag,
-                             std::string_view request_id,
-                             AccountCommand (*command)(std::string id),
-                             v1::Account& account,
-                             common::v1::WriteResult& result) {
-  ASSIGN_OR_RETURN(CommandContext context, CallerOf(call, deps));
-  ASSIGN_OR_RETURN(std::string id, IdOf(RecordType::kAccount, name, "name"));
-  if (!etag.empty()) RETURN_IF_ERROR(ParseEtag(etag).status());
-  ASSIGN_OR_RETURN(Written written,
-                   Execute<AccountAggregate>(deps, call, context, id, etag,
-                                             command(id), request_id));
-  ASSIGN_OR_RETURN(account, ReadAccount(deps, call, context.tenant, written.id,
-                                        written.position));
-  SetResult(written, result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateAccount(
@@ -228,13 +208,13 @@ grpc::ServerUnaryReactor* ContactServiceImpl::DeleteAccount(
     grpc::CallbackServerContext* call, const v1::DeleteAccountRequest* request,
     v1::DeleteAccountResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    return ChangeLifecycle(
-        deps_, *call, request->name(), request->etag(),
+    return ChangeRecord<AccountAggregate>(
+        deps_, *call, RecordType::kAccount, request->name(), request->etag(),
         request->context().request_id(),
         [](std::string id) -> AccountCommand {
           return crm::contact::DeleteAccount{std::move(id)};
         },
-        *response->mutable_account(), *response->mutable_result());
+        &ReadAccount, response->mutable_account(), *response->mutable_result());
   });
 }
 
@@ -243,13 +223,13 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteAccount(
     const v1::UndeleteAccountRequest* request,
     v1::UndeleteAccountResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    return ChangeLifecycle(
-        deps_, *call, request->name(), request->etag(),
+    return ChangeRecord<AccountAggregate>(
+        deps_, *call, RecordType::kAccount, request->name(), request->etag(),
         request->context().request_id(),
         [](std::string id) -> AccountCommand {
           return crm::contact::UndeleteAccount{std::move(id)};
         },
-        *response->mutable_account(), *response->mutable_result());
+        &ReadAccount, response->mutable_account(), *response->mutable_result());
   });
 }
 

@@ -158,32 +158,6 @@ absl::StatusOr<std::vector<std::string>> RelatedContactIds(
   return ids;
 }
 
-// Complete, Reopen and Delete: the same steps with another command;
-// `activity` (when not null) gets the activity after the write.
-absl::Status ChangeActivity(const ServiceDeps& deps,
-                            grpc::CallbackServerContext& call,
-                            std::string_view name, std::string_view etag,
-                            std::string_view request_id,
-                            ActivityCommand (*command)(std::string id),
-                            v1::Activity* activity,
-                            common::v1::WriteResult& result) {
-  ASSIGN_OR_RETURN(CommandContext context, CallerOf(call, deps));
-  ASSIGN_OR_RETURN(std::string id, IdOf(RecordType::kActivity, name, "name"));
-  if (!etag.empty()) RETURN_IF_ERROR(ParseEtag(etag).status());
-  ASSIGN_OR_RETURN(Written written,
-                   Execute<ActivityAggregate>(deps, call, context, id, etag,
-                                              command(id), request_id));
-  if (activity != nullptr) {
-    ASSIGN_OR_RETURN(*activity, ReadActivity(deps, call, context.tenant,
-                                             written.id, written.position));
-  } else {
-    RETURN_IF_ERROR(
-        WaitFor(deps, call, kActivitiesProjection, written.position));
-  }
-  SetResult(written, result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateActivity(
@@ -341,13 +315,14 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CompleteActivity(
     const v1::CompleteActivityRequest* request,
     v1::CompleteActivityResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    return ChangeActivity(
-        deps_, *call, request->name(), request->etag(),
+    return ChangeRecord<ActivityAggregate>(
+        deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),
         [](std::string id) -> ActivityCommand {
           return crm::contact::CompleteActivity{std::move(id)};
         },
-        response->mutable_activity(), *response->mutable_result());
+        &ReadActivity, response->mutable_activity(),
+        *response->mutable_result());
   });
 }
 
@@ -355,13 +330,14 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ReopenActivity(
     grpc::CallbackServerContext* call, const v1::ReopenActivityRequest* request,
     v1::ReopenActivityResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    return ChangeActivity(
-        deps_, *call, request->name(), request->etag(),
+    return ChangeRecord<ActivityAggregate>(
+        deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),
         [](std::string id) -> ActivityCommand {
           return crm::contact::ReopenActivity{std::move(id)};
         },
-        response->mutable_activity(), *response->mutable_result());
+        &ReadActivity, response->mutable_activity(),
+        *response->mutable_result());
   });
 }
 
@@ -369,13 +345,14 @@ grpc::ServerUnaryReactor* ContactServiceImpl::DeleteActivity(
     grpc::CallbackServerContext* call, const v1::DeleteActivityRequest* request,
     v1::DeleteActivityResponse* response) {
   return Serve(call, "", [&]() -> absl::Status {
-    return ChangeActivity(
-        deps_, *call, request->name(), request->etag(),
+    return ChangeRecord<ActivityAggregate>(
+        deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),
         [](std::string id) -> ActivityCommand {
           return crm::contact::DeleteActivity{std::move(id)};
         },
-        nullptr, *response->mutable_result());
+        &ReadActivity, static_cast<v1::Activity*>(nullptr),
+        *response->mutable_result());
   });
 }
 
