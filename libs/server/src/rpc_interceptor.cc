@@ -148,11 +148,20 @@ class RpcInterceptor final : public grpc::experimental::Interceptor {
     metadata.emplace(key, grpc::string_ref(correlation_id_));
   }
 
+  // A call that ends cancelled counts as DEADLINE_EXCEEDED when its deadline
+  // is near. The client's own timer ends a timed-out call first: it cancels
+  // the stream, and the cancellation reaches the server before the server's
+  // copy of the deadline, which grpc-timeout carries as a duration and the
+  // server counts from the request's arrival, so it lies later by the
+  // request's transit and queueing time (milliseconds, hundreds of them on
+  // a loaded machine). A client that cancels on its own within the slack of
+  // its deadline is counted as timed out.
   grpc::StatusCode CancelledCode() const {
-    return deadline_ <= std::chrono::system_clock::now()
+    return deadline_ <= std::chrono::system_clock::now() + kDeadlineSlack
                ? grpc::StatusCode::DEADLINE_EXCEEDED
                : grpc::StatusCode::CANCELLED;
   }
+  static constexpr std::chrono::milliseconds kDeadlineSlack{1000};
 
   void Record(grpc::StatusCode code, const std::string& message) {
     recorded_ = true;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -188,6 +189,20 @@ TEST_F(ServiceHostTest, OversizedRequestIsRefusedWithResourceExhausted) {
       << too_big.status.error_message();
 }
 
+// Every crm_grpc_server_requests_total series, for failure messages.
+std::string RequestSeries(const std::string& text) {
+  std::string series;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("crm_grpc_server_requests_total{", 0) == 0) {
+      series += line + "\n";
+    }
+  }
+  return series.empty() ? "(no crm_grpc_server_requests_total series)\n"
+                        : series;
+}
+
 TEST_F(ServiceHostTest, DeadlinesEndCallsOnBothSidesAndAreCounted) {
   ASSERT_NO_FATAL_FAILURE(StartHost(Config()));
   EchoRequest slow;
@@ -197,15 +212,64 @@ TEST_F(ServiceHostTest, DeadlinesEndCallsOnBothSidesAndAreCounted) {
   EXPECT_EQ(timed_out.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   // The handler bounded its wait by the deadline: nothing is left waiting.
   EXPECT_TRUE(WaitFor([this] { return echo_.waiting_calls() == 0; }));
-  EXPECT_TRUE(WaitFor([this] {
-    return Sample(Series("crm_grpc_server_requests_total", kEcho,
-                         "DEADLINE_EXCEEDED")) == 1.0;
-  }));
+  // The client's timer usually cancels the call before the server's copy of
+  // the deadline (later by the request's transit) passes; the server still
+  // counts it as DEADLINE_EXCEEDED, never CANCELLED. It may count it after
+  // the client saw its status, hence the wait.
+  EXPECT_TRUE(WaitFor(
+      [this] {
+        return Sample(Series("crm_grpc_server_requests_total", kEcho,
+                             "DEADLINE_EXCEEDED")) == 1.0;
+      },
+      absl::Seconds(30)))
+      << RequestSeries(metrics_->Render());
+  EXPECT_EQ(
+      Sample(Series("crm_grpc_server_requests_total", kEcho, "CANCELLED")),
+      std::nullopt)
+      << RequestSeries(metrics_->Render());
 
   // A deadline already past fails at once.
   const CallResult<EchoResponse> expired =
       Echo(Channel(), slow, absl::Milliseconds(-1));
   EXPECT_EQ(expired.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+TEST_F(ServiceHostTest, ACallCancelledLongBeforeItsDeadlineCountsAsCancelled) {
+  ASSERT_NO_FATAL_FAILURE(StartHost(Config()));
+  EchoRequest slow;
+  slow.set_delay_ms(60'000);
+  grpc::ClientContext context;
+  context.set_deadline(DeadlineIn(absl::Seconds(60)));
+  EchoResponse response;
+  grpc::Status status;
+  absl::Mutex mutex;
+  bool done = false;
+  test_util::EchoService::NewStub(Channel())->async()->Echo(
+      &context, &slow, &response, [&](grpc::Status s) {
+        absl::MutexLock lock(&mutex);
+        status = std::move(s);
+        done = true;
+      });
+  ASSERT_TRUE(WaitFor([this] { return echo_.waiting_calls() == 1; }));
+  context.TryCancel();
+  {
+    absl::MutexLock lock(&mutex);
+    ASSERT_TRUE(
+        mutex.AwaitWithTimeout(absl::Condition(&done), absl::Seconds(30)));
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(WaitFor([this] { return echo_.waiting_calls() == 0; }));
+  EXPECT_TRUE(WaitFor(
+      [this] {
+        return Sample(Series("crm_grpc_server_requests_total", kEcho,
+                             "CANCELLED")) == 1.0;
+      },
+      absl::Seconds(30)))
+      << RequestSeries(metrics_->Render());
+  EXPECT_EQ(Sample(Series("crm_grpc_server_requests_total", kEcho,
+                          "DEADLINE_EXCEEDED")),
+            std::nullopt)
+      << RequestSeries(metrics_->Render());
 }
 
 TEST_F(ServiceHostTest, RequestMetricsCountEachMethodByCode) {
