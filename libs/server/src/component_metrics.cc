@@ -8,6 +8,7 @@
 #include "crm/bus/outbox_relay.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/projection/projection.h"
+#include "crm/server/handler_pool.h"
 
 namespace crm::server {
 namespace {
@@ -186,6 +187,27 @@ MetricsRegistration RegisterProjectionMetrics(
                        kProjectionStates, status.state,
                        &projection::ProjectionStateName, labels);
     }
+  });
+}
+
+MetricsRegistration RegisterHandlerPoolMetrics(MetricsEndpoint& metrics,
+                                               const HandlerPool& pool) {
+  return metrics.AddScrapeCallback([&pool](ScrapeWriter& out) {
+    const HandlerPool::Stats stats = pool.stats();
+    out.Gauge("crm_handler_threads", "Threads of the request handler pool.",
+              static_cast<double>(stats.threads));
+    out.Gauge("crm_handler_busy_threads",
+              "Handler threads running a request now.",
+              static_cast<double>(stats.busy));
+    out.Gauge("crm_handler_queued_calls",
+              "Requests waiting for a handler thread.",
+              static_cast<double>(stats.queued));
+    out.Counter("crm_handler_calls_total", "Requests the handler pool ran.",
+                static_cast<double>(stats.run));
+    out.Counter("crm_handler_refused_calls_total",
+                "Requests refused with RESOURCE_EXHAUSTED: every handler "
+                "thread busy and the queue full.",
+                static_cast<double>(stats.refused));
   });
 }
 

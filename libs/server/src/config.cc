@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "crm/base/status_macros.h"
@@ -337,6 +338,16 @@ absl::StatusOr<ServerConfig> ValidateServerSettings(
                                       absl::FormatDuration(grace)));
   }
   config.shutdown_grace = grace;
+
+  uint32_t handler_threads = 0;
+  if (!absl::SimpleAtoi(ToAbsl(settings.handler_threads), &handler_threads) ||
+      handler_threads < 1 || handler_threads > 1024) {
+    return InvalidSetting(
+        kHandlerThreads,
+        fmt::format("\"{}\" is not a thread count: give 1 to 1024",
+                    settings.handler_threads));
+  }
+  config.handler_threads = handler_threads;
   return config;
 }
 

@@ -30,8 +30,8 @@ constexpr const char* kStandardVariables[] = {
     "CRM_DATA_DIR",          "CRM_GRPC_LISTEN",    "CRM_METRICS_LISTEN",
     "CRM_KAFKA_BOOTSTRAP",   "CRM_LOG_LEVEL",      "CRM_READY_FILE",
     "CRM_TLS_CERT_FILE",     "CRM_TLS_KEY_FILE",   "CRM_TLS_CLIENT_CA_FILE",
-    "CRM_MAX_MESSAGE_BYTES", "CRM_SHUTDOWN_GRACE", "CRM_TEST_WIDGETS",
-    "CRM_TEST_API_KEY"};
+    "CRM_MAX_MESSAGE_BYTES", "CRM_SHUTDOWN_GRACE", "CRM_HANDLER_THREADS",
+    "CRM_TEST_WIDGETS",      "CRM_TEST_API_KEY"};
 
 class ServerConfigTest : public ::testing::Test {
  protected:
@@ -116,17 +116,18 @@ TEST_F(ServerConfigTest, DefaultsApplyWhenOnlyTheDataDirIsGiven) {
   EXPECT_FALSE(config.tls.enabled());
   EXPECT_EQ(config.max_message_bytes, 4u << 20);
   EXPECT_EQ(config.shutdown_grace, absl::Seconds(25));
+  EXPECT_EQ(config.handler_threads, 64u);
 }
 
 TEST_F(ServerConfigTest, FlagsSetEverySetting) {
   const std::string ready = (dir_.path() / "ready.json").string();
   ASSERT_OK_AND_ASSIGN(
       ServerConfig config,
-      ParseWithDataDir({"--grpc-listen", "127.0.0.1:0", "--metrics-listen",
-                        "[::1]:9100", "--kafka-bootstrap",
-                        "kafka-0:9092,kafka-1:9092", "--log-level=debug",
-                        "--ready-file", ready, "--max-message-bytes", "16KiB",
-                        "--shutdown-grace", "1m30s"}));
+      ParseWithDataDir(
+          {"--grpc-listen", "127.0.0.1:0", "--metrics-listen", "[::1]:9100",
+           "--kafka-bootstrap", "kafka-0:9092,kafka-1:9092",
+           "--log-level=debug", "--ready-file", ready, "--max-message-bytes",
+           "16KiB", "--shutdown-grace", "1m30s", "--handler-threads", "8"}));
   EXPECT_EQ(config.grpc_listen, (HostPort{"127.0.0.1", 0}));
   EXPECT_EQ(config.metrics_listen, (HostPort{"::1", 9100}));
   EXPECT_EQ(config.kafka_bootstrap, "kafka-0:9092,kafka-1:9092");
@@ -134,6 +135,7 @@ TEST_F(ServerConfigTest, FlagsSetEverySetting) {
   EXPECT_EQ(config.ready_file, ready);
   EXPECT_EQ(config.max_message_bytes, 16u << 10);
   EXPECT_EQ(config.shutdown_grace, absl::Seconds(90));
+  EXPECT_EQ(config.handler_threads, 8u);
 }
 
 TEST_F(ServerConfigTest, EnvironmentVariablesSetSettings) {
@@ -144,6 +146,7 @@ TEST_F(ServerConfigTest, EnvironmentVariablesSetSettings) {
   env_.Set("CRM_LOG_LEVEL", "WARN");
   env_.Set("CRM_MAX_MESSAGE_BYTES", "1MiB");
   env_.Set("CRM_SHUTDOWN_GRACE", "3s");
+  env_.Set("CRM_HANDLER_THREADS", "256");
   CommandLine command_line("test", "test");
   ASSERT_OK(Parse(command_line, {}));
   const ServerConfig& config = command_line.config();
@@ -154,6 +157,7 @@ TEST_F(ServerConfigTest, EnvironmentVariablesSetSettings) {
   EXPECT_EQ(config.log_level, LogLevel::kWarn);
   EXPECT_EQ(config.max_message_bytes, 1u << 20);
   EXPECT_EQ(config.shutdown_grace, absl::Seconds(3));
+  EXPECT_EQ(config.handler_threads, 256u);
 }
 
 TEST_F(ServerConfigTest, FlagBeatsItsEnvironmentVariable) {
@@ -216,6 +220,12 @@ TEST_F(ServerConfigTest, EachInvalidValueNamesItsSetting) {
       {{"--shutdown-grace", "soon"}, "--shutdown-grace (CRM_SHUTDOWN_GRACE)"},
       {{"--shutdown-grace", "0s"}, "--shutdown-grace (CRM_SHUTDOWN_GRACE)"},
       {{"--shutdown-grace", "2h"}, "--shutdown-grace (CRM_SHUTDOWN_GRACE)"},
+      {{"--handler-threads", "many"},
+       "--handler-threads (CRM_HANDLER_THREADS)"},
+      {{"--handler-threads", "0"}, "--handler-threads (CRM_HANDLER_THREADS)"},
+      {{"--handler-threads", "1025"},
+       "--handler-threads (CRM_HANDLER_THREADS)"},
+      {{"--handler-threads", "-4"}, "--handler-threads (CRM_HANDLER_THREADS)"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(

@@ -57,11 +57,17 @@ inline constexpr StandardSetting kShutdownGrace{
     "--shutdown-grace", "CRM_SHUTDOWN_GRACE", &ServerSettings::shutdown_grace,
     "Time SIGTERM may take to drain calls and close, e.g. 25s"};
 
+inline constexpr StandardSetting kHandlerThreads{
+    "--handler-threads", "CRM_HANDLER_THREADS",
+    &ServerSettings::handler_threads,
+    "Threads that run request handlers (1 to 1024); more lets more slow "
+    "calls wait at once"};
+
 // In the order of --help.
 inline constexpr const StandardSetting* kStandardSettings[] = {
     &kDataDir,     &kGrpcListen, &kMetricsListen, &kKafkaBootstrap,
     &kLogLevel,    &kReadyFile,  &kTlsCert,       &kTlsKey,
-    &kTlsClientCa, &kMaxMessage, &kShutdownGrace};
+    &kTlsClientCa, &kMaxMessage, &kShutdownGrace, &kHandlerThreads};
 
 // INVALID_ARGUMENT "--grpc-listen (CRM_GRPC_LISTEN): <what>".
 absl::Status InvalidSetting(const StandardSetting& setting,

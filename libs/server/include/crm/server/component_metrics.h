@@ -55,6 +55,14 @@
 //                                               DLQ topic
 //   crm_consumer_state{state}                   1 for the current state
 //                                               (starting, consuming, failed)
+//
+// Request handler pool (HandlerPool::stats()):
+//   crm_handler_threads                         threads of the pool
+//   crm_handler_busy_threads                    threads running a handler
+//   crm_handler_queued_calls                    calls waiting for a thread
+//   crm_handler_calls_total                     calls handled
+//   crm_handler_refused_calls_total             calls refused with
+//                                               RESOURCE_EXHAUSTED (queue full)
 #pragma once
 
 #include <string_view>
@@ -75,6 +83,8 @@ class ProjectionEngine;
 
 namespace crm::server {
 
+class HandlerPool;
+
 MetricsRegistration RegisterEventStoreMetrics(
     MetricsEndpoint& metrics, const eventstore::EventStore& store);
 
@@ -94,5 +104,8 @@ MetricsRegistration RegisterConsumerMetrics(MetricsEndpoint& metrics,
 
 MetricsRegistration RegisterProjectionMetrics(
     MetricsEndpoint& metrics, const projection::ProjectionEngine& engine);
+
+MetricsRegistration RegisterHandlerPoolMetrics(MetricsEndpoint& metrics,
+                                               const HandlerPool& pool);
 
 }  // namespace crm::server

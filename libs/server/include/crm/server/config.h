@@ -17,6 +17,7 @@
 //   --tls-client-ca-file   CRM_TLS_CLIENT_CA_FILE  "" (no client certs)
 //   --max-message-bytes    CRM_MAX_MESSAGE_BYTES   4MiB
 //   --shutdown-grace       CRM_SHUTDOWN_GRACE      25s
+//   --handler-threads      CRM_HANDLER_THREADS     64
 //
 // CommandLine (command_line.h) reads them; ValidateServerSettings turns the
 // raw strings into a ServerConfig, failing on the first invalid value with a
@@ -100,6 +101,11 @@ struct ServerConfig {
   // How long SIGTERM may take: in-flight calls drain, then the shutdown
   // steps run, within this period. From 1 ms to 1 hour.
   absl::Duration shutdown_grace = absl::Seconds(25);
+
+  // Threads that run the service's unary handlers (HandlerPool), so a
+  // handler that waits (a synced write, a read model catching up) does not
+  // hold one of gRPC's few callback threads. From 1 to 1024.
+  size_t handler_threads = 64;
 };
 
 // The standard settings as given (flag, variable or default), before
@@ -117,6 +123,7 @@ struct ServerSettings {
   std::string tls_client_ca_file;
   std::string max_message_bytes = "4MiB";
   std::string shutdown_grace = "25s";
+  std::string handler_threads = "64";
   // Whether --data-dir must be given.
   bool data_dir_required = true;
 };
