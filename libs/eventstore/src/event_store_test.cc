@@ -669,6 +669,34 @@ TEST_F(EventStoreTest, PurgeDeletedDataLeavesNoOldValueInAnyFile) {
   EXPECT_EQ(store_->LastPosition(), 3u);
 }
 
+TEST_F(EventStoreTest, UnsyncedWriteIsReadAtOnceAndKeptAcrossAReopen) {
+  options_.extra_column_families = {"projection"};
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(rocksdb::ColumnFamilyHandle * family,
+                       store_->ColumnFamily("projection"));
+  rocksdb::WriteBatch batch;
+  batch.Put(family, "state", "applied-to-7");
+  batch.Put(family, "checkpoint", "7");
+  ASSERT_THAT(store_->Write(batch, EventStore::Durability::kUnsynced), IsOk());
+  std::string value;
+  ASSERT_TRUE(
+      store_->db().Get(rocksdb::ReadOptions(), family, "state", &value).ok());
+  EXPECT_EQ(value, "applied-to-7");
+  // A later synced append makes it durable with itself (one WAL).
+  ASSERT_THAT(store_->Append("s", ExpectedVersion::Any(), Events(1)), IsOk());
+  Reopen();
+  ASSERT_OK_AND_ASSIGN(family, store_->ColumnFamily("projection"));
+  ASSERT_TRUE(store_->db()
+                  .Get(rocksdb::ReadOptions(), family, "checkpoint", &value)
+                  .ok());
+  EXPECT_EQ(value, "7");
+  // The own-families check holds for unsynced writes too.
+  rocksdb::WriteBatch bad;
+  bad.Put(store_->db().DefaultColumnFamily(), "k", "v");
+  EXPECT_THAT(store_->Write(bad, EventStore::Durability::kUnsynced),
+              StatusIs(Code::kInvalidArgument));
+}
+
 TEST_F(EventStoreTest, WriteAcceptsOnlyExtraColumnFamilies) {
   options_.extra_column_families = {"offsets"};
   Reopen();

@@ -690,7 +690,8 @@ absl::StatusOr<v1::StreamRecord> RocksDbEventStore::HeadOf(
   return stored;
 }
 
-absl::Status RocksDbEventStore::Write(rocksdb::WriteBatch& batch) {
+absl::Status RocksDbEventStore::Write(rocksdb::WriteBatch& batch,
+                                      Durability durability) {
   ForeignFamilyCheck check(own_family_ids_);
   if (!batch.Iterate(&check).ok()) {
     return absl::InvalidArgumentError(
@@ -698,7 +699,7 @@ absl::Status RocksDbEventStore::Write(rocksdb::WriteBatch& batch) {
         "own column families; write only to the extra column families");
   }
   rocksdb::WriteOptions write_options;
-  write_options.sync = options_.sync;
+  write_options.sync = options_.sync && durability == Durability::kSynced;
   return FromRocksDb(db_->Write(write_options, &batch), "writing a batch");
 }
 

@@ -62,7 +62,9 @@ class RocksDbEventStore final : public EventStore {
   absl::Status WriteSnapshot(std::string_view stream, uint64_t version,
                              std::string state) override;
   absl::StatusOr<Snapshot> ReadSnapshot(std::string_view stream) const override;
-  absl::Status Write(rocksdb::WriteBatch& batch) override;
+  using EventStore::Write;
+  absl::Status Write(rocksdb::WriteBatch& batch,
+                     Durability durability) override;
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> ColumnFamily(
       std::string_view name) const override;
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> CreateColumnFamily(

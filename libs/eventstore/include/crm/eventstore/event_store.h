@@ -380,10 +380,26 @@ class EventStore {
   virtual absl::StatusOr<Snapshot> ReadSnapshot(
       std::string_view stream) const = 0;
 
+  // Whether Write returns only once the batch is on disk.
+  enum class Durability {
+    // fsynced (unless Options::sync is off): survives a power loss.
+    kSynced,
+    // In the WAL, not yet fsynced: survives a crash of the process, not of
+    // the machine. Any later synced write or append makes it durable too
+    // (one WAL, written in order), and recovery keeps a prefix of the
+    // writes, each batch whole. For state that can be rebuilt from the log
+    // (a projection and its checkpoint, in one batch) or written again.
+    kUnsynced,
+  };
+
   // Commits a batch that writes only to extra column families, synced.
   // For consumers that store their state and their offset atomically.
   // Errors: UNAVAILABLE when the write fails.
-  virtual absl::Status Write(rocksdb::WriteBatch& batch) = 0;
+  absl::Status Write(rocksdb::WriteBatch& batch) {
+    return Write(batch, Durability::kSynced);
+  }
+  virtual absl::Status Write(rocksdb::WriteBatch& batch,
+                             Durability durability) = 0;
 
   // The handle of an extra column family (named in Options, created with
   // CreateColumnFamily, or found on disk), for reads and for writes in a
