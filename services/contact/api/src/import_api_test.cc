@@ -265,6 +265,35 @@ TEST_F(ImportApiTest, RowsNamingOneDomainShareOneAccount) {
       Contains(Property(&v1::FieldViolation::field, Eq("account.website"))));
 }
 
+TEST_F(ImportApiTest, RowNamingTheDomainOfAnExistingAccountJoinsIt) {
+  v1::CreateAccountRequest create;
+  create.mutable_account()->set_display_name("Analytical Engines");
+  create.mutable_account()->set_website("https://www.engines.example/");
+  v1::CreateAccountResponse account;
+  const grpc::Status created =
+      stub_->CreateAccount(Context().get(), create, &account);
+  ASSERT_TRUE(created.ok()) << created.error_message();
+  std::vector<v1::ImportRow> rows = CsvRows();
+  rows[0].mutable_account()->set_domain("ENGINES.example");
+  rows[0].mutable_account()->set_display_name("Engines Ltd");
+  rows[1].mutable_account()->set_website("https://engines.example/people");
+  const ImportRun run = Import(Header("join"), rows);
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  v1::Contact ada;
+  v1::Contact alan;
+  ASSERT_TRUE(Get(run.results.at("1").contact(), &ada).ok());
+  ASSERT_TRUE(Get(run.results.at("2").contact(), &alan).ok());
+  EXPECT_EQ(ada.account(), account.account().name());
+  EXPECT_EQ(alan.account(), account.account().name());
+  // No second account of the domain was made.
+  v1::ListAccountsRequest list;
+  list.mutable_page()->set_page_size(10);
+  list.set_min_position(store_->LastPosition());
+  v1::ListAccountsResponse accounts;
+  ASSERT_TRUE(stub_->ListAccounts(Context().get(), list, &accounts).ok());
+  EXPECT_THAT(accounts.accounts(), SizeIs(1));
+}
+
 TEST_F(ImportApiTest, ResumedRunAfterACancelCompletesWithoutDoubles) {
   const std::vector<v1::ImportRow> rows = ManyRows(1200);
   int64_t committed = 0;

@@ -11,6 +11,7 @@
 #include "crm/contact/crypto/in_memory_key_provider.h"
 #include "crm/contact/domain/field_violation.h"
 #include "crm/contact/domain/normalize.h"
+#include "crm/contact/projections/account_projections.h"
 #include "crm/contact/projections/contact_projections.h"
 #include "fmt/format.h"
 #include "openssl/rand.h"
@@ -100,8 +101,6 @@ using projections::kContactListProjection;
 constexpr size_t kMaxKeyBytes = 128;
 // Accounts remembered per import before the cache starts over.
 constexpr size_t kMaxCachedAccounts = 10'000;
-// Most contact_list entries one email lookup examines (pages of 10,000).
-constexpr int kMaxEmailScanPages = 100;
 
 v1::ImportRowResult Failed(const v1::ImportRow& row,
                            const absl::Status& status) {
@@ -246,6 +245,21 @@ absl::StatusOr<std::vector<v1::ImportRowResult>> ImportBatchWriter::Write(
   if (by_email) {
     RETURN_IF_ERROR(
         WaitFor(deps_, call_, kContactListProjection, last_position_));
+  }
+  const bool finds_accounts =
+      std::any_of(rows.begin(), rows.end(), [](const v1::ImportRow& row) {
+        return row.account().name().empty() &&
+               !(row.account().website().empty() &&
+                 row.account().domain().empty());
+      });
+  if (finds_accounts) {
+    // Accounts are found by domain in account_list: let it show what was
+    // written before this batch. Best effort: a read model slower than the
+    // wait means an account made a moment ago is not found, and the import
+    // makes the domain's own account.
+    WaitFor(deps_, call_, projections::kAccountListProjection,
+            deps_.store.LastPosition())
+        .IgnoreError();
   }
   batch_ids_.clear();
   batch_emails_.clear();
@@ -392,17 +406,10 @@ absl::StatusOr<std::string> ImportBatchWriter::MatchByEmail(
   }
   ASSIGN_OR_RETURN(auto view, deps_.engine.View(kContactListProjection));
   for (const std::string& email : plan.emails) {
-    projections::ContactListQuery query;
-    query.tenant = context_.tenant;
-    query.email = email;
-    query.page_size = 1;
-    for (int page = 0; page < kMaxEmailScanPages; ++page) {
-      ASSIGN_OR_RETURN(projections::ContactListPage found,
-                       projections::ListContactIds(*view, query));
-      if (!found.ids.empty()) return found.ids.front();
-      if (found.resume_after.empty()) break;
-      query.start_after = found.resume_after;
-    }
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     projections::FindContactIdsByEmail(*view, context_.tenant,
+                                                        email, /*limit=*/1));
+    if (!ids.empty()) return ids.front();
   }
   return std::string();
 }
@@ -447,6 +454,19 @@ absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
   if (state.exists() && state.tenant != context_.tenant) {
     return absl::InternalError(
         fmt::format("derived account id {} belongs to another tenant", id));
+  }
+  if (!state.exists() && !cache_key.empty()) {
+    // An account of this domain made outside imports (CreateAccount).
+    ASSIGN_OR_RETURN(auto view,
+                     deps_.engine.View(projections::kAccountListProjection));
+    ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                     projections::FindAccountIdsByDomain(
+                         *view, context_.tenant, cache_key, /*limit=*/1));
+    if (!ids.empty()) {
+      if (accounts_.size() >= kMaxCachedAccounts) accounts_.clear();
+      accounts_.emplace(cache_key, ids.front());
+      return ids.front();
+    }
   }
   if (!state.exists()) {
     crm::contact::CreateAccount command;

@@ -14,12 +14,16 @@
 //     update (UPDATE_BY_EMAIL) was written by an earlier run;
 //   - malformed fields: FAILED with the field violations ("contact.",
 //     "account." paths); the import goes on;
-//   - the optional account is found by its web domain (or its name, when
-//     given) or created, with an id derived from the tenant and the domain,
-//     so rows and reruns naming one domain share one account;
+//   - the optional account is the one named (account.name), else found by
+//     its web domain: the account imports made for the domain (its id
+//     derived from the tenant and the domain), else the tenant's first
+//     active account of that domain in account_list (FindAccountIdsByDomain,
+//     one seek), else created with the derived id; so rows and reruns naming
+//     one domain share one account;
 //   - the dedupe rule: UPDATE_BY_EMAIL / SKIP_BY_EMAIL look each of the
-//     row's normalized emails up in the contact_list read model (and in the
-//     rows of this batch); SKIP_LIKELY_DUPLICATES answers UNIMPLEMENTED in
+//     row's normalized emails up in the rows of this batch and in the
+//     contact_list read model's email index (FindContactIdsByEmail, one
+//     seek per email); SKIP_LIKELY_DUPLICATES answers UNIMPLEMENTED in
 //     the row result (not built yet);
 //   - otherwise the contact is created, source "import:<import_id>".
 //
