@@ -14,6 +14,7 @@ namespace {
 using ::testing::Contains;
 using ::testing::Eq;
 using ::testing::Field;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Property;
 using ::testing::SizeIs;
@@ -113,6 +114,36 @@ class ImportApiTest : public ContactApiFixture {
       request.mutable_page()->set_page_token(response.page().next_page_token());
     }
     return names;
+  }
+
+  // Two existing contacts (one at an account) and three rows: an exact
+  // email duplicate, the same name at the same company (the account found
+  // by its domain), and a distinct person.
+  struct LikelyDuplicateSetup {
+    v1::Contact ada;
+    v1::Contact babbage;
+    std::vector<v1::ImportRow> rows;
+  };
+  LikelyDuplicateSetup MakeLikelyDuplicateSetup() {
+    LikelyDuplicateSetup setup;
+    setup.ada = MustCreate(Person("Ada", "Lovelace", "ada@example.com"));
+    v1::CreateAccountRequest create;
+    create.mutable_account()->set_display_name("Analytical Engines");
+    create.mutable_account()->set_website("https://engines.example");
+    v1::CreateAccountResponse account;
+    const grpc::Status created =
+        stub_->CreateAccount(Context().get(), create, &account);
+    EXPECT_TRUE(created.ok()) << created.error_message();
+    v1::Contact babbage =
+        Person("Charles", "Babbage", "charles@engines.example");
+    babbage.set_account(account.account().name());
+    setup.babbage = MustCreate(babbage);
+    setup.rows = {Row("1", "Augusta Ada", "King", "ADA@example.com"),
+                  Row("2", "Charles", "Babbage", "cb@difference.example"),
+                  Row("3", "Grace", "Hopper", "grace@example.com")};
+    setup.rows[1].mutable_account()->set_display_name("Analytical Engines");
+    setup.rows[1].mutable_account()->set_domain("engines.example");
+    return setup;
   }
 
   static std::vector<v1::ImportRow> ManyRows(int count) {
@@ -387,15 +418,73 @@ TEST_F(ImportApiTest, RowsWithoutKeyFailAndTheImportGoesOn) {
   EXPECT_EQ(run.final_progress.rows_created(), 3);
 }
 
-TEST_F(ImportApiTest, LikelyDuplicateRuleIsReportedPerRowWhenNotServed) {
-  const ImportRun run =
-      Import(Header("likely", v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES),
-             {Row("1", "Ada", "Lovelace", "ada@example.com")});
+TEST_F(ImportApiTest, LikelyDuplicatesAreSkippedNamingTheMatchAndTheReason) {
+  const LikelyDuplicateSetup setup = MakeLikelyDuplicateSetup();
+  const auto header =
+      Header("likely", v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES);
+  const ImportRun run = Import(header, setup.rows);
   ASSERT_TRUE(run.status.ok()) << run.status.error_message();
-  const v1::ImportRowResult& result = run.results.at("1");
-  EXPECT_EQ(result.outcome(), v1::IMPORT_ROW_OUTCOME_FAILED);
-  EXPECT_EQ(result.error_code(), static_cast<int>(grpc::UNIMPLEMENTED));
-  EXPECT_THAT(AllNames(), IsEmpty());
+  const v1::ImportRowResult& by_email = run.results.at("1");
+  EXPECT_EQ(by_email.outcome(), v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(by_email.contact(), setup.ada.name());
+  EXPECT_THAT(by_email.error_message(), HasSubstr("same email address"));
+  EXPECT_THAT(by_email.error_message(), HasSubstr("score 0.95"));
+  EXPECT_EQ(by_email.error_code(), 0);
+  const v1::ImportRowResult& by_company = run.results.at("2");
+  EXPECT_EQ(by_company.outcome(), v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(by_company.contact(), setup.babbage.name());
+  EXPECT_THAT(by_company.error_message(),
+              HasSubstr("names 1.00 similar, same account"));
+  const v1::ImportRowResult& distinct = run.results.at("3");
+  EXPECT_EQ(distinct.outcome(), v1::IMPORT_ROW_OUTCOME_CREATED);
+  EXPECT_EQ(run.final_progress.rows_created(), 1);
+  EXPECT_EQ(run.final_progress.rows_skipped(), 2);
+  EXPECT_EQ(run.final_progress.rows_failed(), 0);
+  EXPECT_THAT(AllNames(), SizeIs(3));
+
+  const uint64_t position = store_->LastPosition();
+  const ImportRun again = Import(header, setup.rows);
+  ASSERT_TRUE(again.status.ok()) << again.status.error_message();
+  EXPECT_EQ(again.final_progress.rows_created(), 0);
+  EXPECT_EQ(again.final_progress.rows_skipped(), 3);
+  EXPECT_EQ(again.results.at("1").outcome(),
+            v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(again.results.at("2").outcome(),
+            v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(again.results.at("3").outcome(),
+            v1::IMPORT_ROW_OUTCOME_SKIPPED_ALREADY_IMPORTED);
+  EXPECT_EQ(store_->LastPosition(), position);
+  EXPECT_THAT(AllNames(), SizeIs(3));
+}
+
+TEST_F(ImportApiTest, LikelyDuplicateThresholdComesFromTheHeader) {
+  const LikelyDuplicateSetup setup = MakeLikelyDuplicateSetup();
+  auto header = Header("strict", v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES);
+  // Same name at the same company scores 0.85: below 0.9, so created; the
+  // exact email (0.95) is still skipped.
+  header.set_min_duplicate_score(0.9);
+  const ImportRun run = Import(header, setup.rows);
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  EXPECT_EQ(run.results.at("1").outcome(),
+            v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_THAT(run.results.at("1").error_message(), HasSubstr("at least 0.90"));
+  EXPECT_EQ(run.results.at("2").outcome(), v1::IMPORT_ROW_OUTCOME_CREATED);
+  EXPECT_EQ(run.results.at("3").outcome(), v1::IMPORT_ROW_OUTCOME_CREATED);
+}
+
+TEST_F(ImportApiTest, LikelyDuplicateOfAnEarlierRowOfTheBatchIsSkipped) {
+  const ImportRun run =
+      Import(Header("twice", v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES),
+             {Row("1", "Grace", "Hopper", "grace@example.com"),
+              Row("2", "Grace B.", "Hopper", "GRACE@example.com"),
+              Row("3", "Alan", "Turing", "alan@example.com")});
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  EXPECT_EQ(run.results.at("1").outcome(), v1::IMPORT_ROW_OUTCOME_CREATED);
+  EXPECT_EQ(run.results.at("2").outcome(),
+            v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  EXPECT_EQ(run.results.at("2").contact(), run.results.at("1").contact());
+  EXPECT_EQ(run.results.at("3").outcome(), v1::IMPORT_ROW_OUTCOME_CREATED);
+  EXPECT_THAT(AllNames(), SizeIs(2));
 }
 
 }  // namespace

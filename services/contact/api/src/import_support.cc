@@ -4,6 +4,10 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "crm/base/status_macros.h"
 #include "crm/contact/api/store_key_provider.h"
@@ -13,6 +17,7 @@
 #include "crm/contact/domain/normalize.h"
 #include "crm/contact/projections/account_projections.h"
 #include "crm/contact/projections/contact_projections.h"
+#include "crm/contact/projections/quality_projections.h"
 #include "fmt/format.h"
 #include "openssl/rand.h"
 #include "rocksdb/write_batch.h"
@@ -99,6 +104,11 @@ namespace {
 using projections::kContactListProjection;
 
 constexpr size_t kMaxKeyBytes = 128;
+// SKIP_LIKELY_DUPLICATES skips a row whose contact scores at least this
+// against an existing one when the header gives no min_duplicate_score: an
+// exact email (0.95), a phone (0.85) or the same name at the same company
+// (0.85) each reach it; a name alone (0.30) does not (duplicates.h).
+constexpr double kDefaultMinDuplicateScore = 0.8;
 // Accounts remembered per import before the cache starts over.
 constexpr size_t kMaxCachedAccounts = 10'000;
 
@@ -194,6 +204,7 @@ struct ImportBatchWriter::PlannedRow {
   bool create = false;              // A new contact to append.
   eventstore::StreamAppend append;
   crm::contact::CreateContact command;  // Kept to seal again on conflict.
+  std::optional<ContactMatchProfile> profile;  // SKIP_LIKELY_DUPLICATES.
 };
 
 ImportBatchWriter::ImportBatchWriter(const ServiceDeps& deps,
@@ -207,7 +218,10 @@ ImportBatchWriter::ImportBatchWriter(const ServiceDeps& deps,
       keys_(std::make_unique<ImportKeyStage>(&deps.store)),
       batch_sealer_(std::make_unique<AesGcmSealer>(keys_.get())),
       dry_keys_(std::make_unique<InMemoryKeyProvider>()),
-      dry_sealer_(std::make_unique<AesGcmSealer>(dry_keys_.get())) {}
+      dry_sealer_(std::make_unique<AesGcmSealer>(dry_keys_.get())),
+      min_duplicate_score_(header_.min_duplicate_score() > 0
+                               ? header_.min_duplicate_score()
+                               : kDefaultMinDuplicateScore) {}
 
 ImportBatchWriter::~ImportBatchWriter() = default;
 
@@ -261,8 +275,16 @@ absl::StatusOr<std::vector<v1::ImportRowResult>> ImportBatchWriter::Write(
             deps_.store.LastPosition())
         .IgnoreError();
   }
+  if (header_.dedupe_rule() == v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES) {
+    // Rows are compared with every contact written before the batch began
+    // (and with the batch's own new contacts).
+    RETURN_IF_ERROR(WaitFor(deps_, call_, projections::kDataQualityProjection,
+                            deps_.store.LastPosition()));
+  }
   batch_ids_.clear();
   batch_emails_.clear();
+  batch_profiles_.clear();
+  batch_profile_keys_.clear();
   pending_.clear();
   for (size_t i = 0; i < rows.size(); ++i) {
     PlannedRow& plan = plans[i];
@@ -326,11 +348,11 @@ absl::Status ImportBatchWriter::PlanRow(const v1::ImportRow& row,
       }
       return UpdateMatch(row, plan, match);
     }
-    case v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES:
-      return absl::UnimplementedError(
-          "the dedupe rule SKIP_LIKELY_DUPLICATES is not served yet; import "
-          "with SKIP_BY_EMAIL or UPDATE_BY_EMAIL, or none, and find "
-          "duplicates afterwards with FindDuplicateContacts");
+    case v1::IMPORT_DEDUPE_RULE_SKIP_LIKELY_DUPLICATES: {
+      ASSIGN_OR_RETURN(bool skipped, SkipLikelyDuplicate(row, fields, plan));
+      if (skipped) return absl::OkStatus();
+      break;
+    }
     default:
       break;
   }
@@ -367,6 +389,11 @@ absl::Status ImportBatchWriter::PlanRow(const v1::ImportRow& row,
   plan.create = true;
   for (const std::string& email : plan.emails) {
     batch_emails_.emplace(email, plan.contact_id);
+  }
+  if (plan.profile.has_value()) {
+    // The account made for the row, if it did not exist before.
+    plan.profile->account_id = plan.command.fields.account_id;
+    AddToBatch(plan.contact_id, *std::move(plan.profile));
   }
   plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_CREATED);
   plan.result.set_contact(ResourceName(RecordType::kContact, plan.contact_id));
@@ -414,7 +441,92 @@ absl::StatusOr<std::string> ImportBatchWriter::MatchByEmail(
   return std::string();
 }
 
-absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
+absl::StatusOr<bool> ImportBatchWriter::SkipLikelyDuplicate(
+    const v1::ImportRow& row, const ContactFields& fields, PlannedRow& plan) {
+  ContactFields draft = fields;
+  if (row.has_account()) {
+    // The account as far as it exists; a row whose account is wrong fails
+    // later, when the account is resolved.
+    absl::StatusOr<AccountLookup> account = FindAccount(row);
+    if (account.ok() && account->exists) draft.account_id = account->id;
+  }
+  ContactMatchProfile profile = DraftContactProfile(
+      draft, row.account().display_name(), deps_.options.default_region);
+  DuplicateSearch search;
+  search.min_score = min_duplicate_score_;
+  search.max_results = 1;
+  ASSIGN_OR_RETURN(
+      std::vector<LikelyDuplicate> found,
+      LikelyDuplicateContacts(deps_, context_.tenant, profile, search));
+  std::optional<LikelyDuplicate> best;
+  if (!found.empty()) best = std::move(found.front());
+  if (std::optional<LikelyDuplicate> in_batch = BestInBatch(profile);
+      in_batch.has_value() &&
+      (!best.has_value() || in_batch->score.score > best->score.score)) {
+    best = std::move(in_batch);
+  }
+  if (!best.has_value()) {
+    plan.profile = std::move(profile);
+    return false;
+  }
+  std::vector<std::string> reasons;
+  for (const DuplicateReason& reason : best->score.reasons) {
+    reasons.push_back(reason.detail);
+  }
+  const std::string existing = ResourceName(RecordType::kContact, best->id);
+  plan.result.set_outcome(v1::IMPORT_ROW_OUTCOME_SKIPPED_DUPLICATE);
+  plan.result.set_contact(existing);
+  plan.result.set_error_message(fmt::format(
+      "likely duplicate of {} (score {:.2f}, at least {:.2f}): {}; to import "
+      "the row anyway, send it under another import_id with another "
+      "dedupe_rule or a higher min_duplicate_score",
+      existing, best->score.score, min_duplicate_score_,
+      absl::StrJoin(reasons, "; ")));
+  return true;
+}
+
+std::optional<LikelyDuplicate> ImportBatchWriter::BestInBatch(
+    const ContactMatchProfile& profile) const {
+  std::set<size_t> candidates;
+  auto collect = [&](const std::string& key) {
+    auto [first, last] = batch_profile_keys_.equal_range(key);
+    for (auto it = first; it != last; ++it) candidates.insert(it->second);
+  };
+  for (const std::string& email : profile.emails) collect("e:" + email);
+  for (const std::string& phone : profile.phones) collect("p:" + phone);
+  for (absl::string_view word :
+       absl::StrSplit(profile.name_key, ' ', absl::SkipEmpty())) {
+    collect(absl::StrCat("w:", word));
+  }
+  std::optional<LikelyDuplicate> best;
+  for (size_t index : candidates) {
+    const auto& [id, other] = batch_profiles_[index];
+    DuplicateScore score = ScoreContactPair(profile, other);
+    if (score.score <= 0 || score.score < min_duplicate_score_) continue;
+    if (!best.has_value() || score.score > best->score.score) {
+      best = LikelyDuplicate{id, std::move(score)};
+    }
+  }
+  return best;
+}
+
+void ImportBatchWriter::AddToBatch(const std::string& contact_id,
+                                   ContactMatchProfile profile) {
+  const size_t index = batch_profiles_.size();
+  for (const std::string& email : profile.emails) {
+    batch_profile_keys_.emplace("e:" + email, index);
+  }
+  for (const std::string& phone : profile.phones) {
+    batch_profile_keys_.emplace("p:" + phone, index);
+  }
+  for (absl::string_view word :
+       absl::StrSplit(profile.name_key, ' ', absl::SkipEmpty())) {
+    batch_profile_keys_.emplace(absl::StrCat("w:", word), index);
+  }
+  batch_profiles_.emplace_back(contact_id, std::move(profile));
+}
+
+absl::StatusOr<ImportBatchWriter::AccountLookup> ImportBatchWriter::FindAccount(
     const v1::ImportRow& row) {
   const v1::Account& account = row.account();
   if (!account.name().empty()) {  // An existing account, by name.
@@ -427,16 +539,15 @@ absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
           "web domain to find or create it",
           account.name()));
     }
-    return id;
+    return AccountLookup{std::move(id), true, ""};
   }
   const std::string site =
       account.website().empty() ? account.domain() : account.website();
-  std::string cache_key;
-  std::string id;
+  AccountLookup lookup;
   if (site.empty()) {  // No domain to find it by: one account per row.
-    id = DeriveId(fmt::format("{}/import/{}/account", context_.tenant,
-                              header_.import_id()),
-                  row.row_key());
+    lookup.id = DeriveId(fmt::format("{}/import/{}/account", context_.tenant,
+                                     header_.import_id()),
+                         row.row_key());
   } else {
     absl::StatusOr<std::string> domain = NormalizeWebDomain(site);
     if (!domain.ok()) {
@@ -444,59 +555,73 @@ absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
           account.website().empty() ? "account.domain" : "account.website",
           std::string(domain.status().message()));
     }
-    cache_key = *domain;
-    if (auto cached = accounts_.find(cache_key); cached != accounts_.end()) {
-      return cached->second;
+    lookup.domain = *std::move(domain);
+    if (auto cached = accounts_.find(lookup.domain);
+        cached != accounts_.end()) {
+      lookup.id = cached->second;
+      lookup.exists = true;
+      return lookup;
     }
-    id = DeriveId(fmt::format("{}/import/account", context_.tenant), *domain);
+    lookup.id = DeriveId(fmt::format("{}/import/account", context_.tenant),
+                         lookup.domain);
   }
-  ASSIGN_OR_RETURN(AccountState state, Load<AccountAggregate>(deps_, id));
+  ASSIGN_OR_RETURN(AccountState state,
+                   Load<AccountAggregate>(deps_, lookup.id));
   if (state.exists() && state.tenant != context_.tenant) {
-    return absl::InternalError(
-        fmt::format("derived account id {} belongs to another tenant", id));
+    return absl::InternalError(fmt::format(
+        "derived account id {} belongs to another tenant", lookup.id));
   }
-  if (!state.exists() && !cache_key.empty()) {
+  lookup.exists = state.exists();
+  if (!lookup.exists && !lookup.domain.empty()) {
     // An account of this domain made outside imports (CreateAccount).
     ASSIGN_OR_RETURN(auto view,
                      deps_.engine.View(projections::kAccountListProjection));
     ASSIGN_OR_RETURN(std::vector<std::string> ids,
                      projections::FindAccountIdsByDomain(
-                         *view, context_.tenant, cache_key, /*limit=*/1));
+                         *view, context_.tenant, lookup.domain, /*limit=*/1));
     if (!ids.empty()) {
-      if (accounts_.size() >= kMaxCachedAccounts) accounts_.clear();
-      accounts_.emplace(cache_key, ids.front());
-      return ids.front();
+      lookup.id = std::move(ids.front());
+      lookup.exists = true;
     }
   }
-  if (!state.exists()) {
-    crm::contact::CreateAccount command;
-    command.account_id = id;
-    command.fields = AccountFieldsOf(account);
-    command.source = fmt::format("import:{}", header_.import_id());
-    if (header_.dry_run()) {
-      absl::StatusOr<std::vector<AccountEvent>> events =
-          AccountAggregate::Decide(state, command, context_, *dry_sealer_);
-      if (!events.ok()) return Prefixed(events.status(), "account.");
-    } else {
-      absl::StatusOr<Written> written = Execute<AccountAggregate>(
-          deps_, call_, context_, id, "", command, "");
-      if (absl::IsInvalidArgument(written.status())) {
-        return Prefixed(written.status(), "account.");
-      }
-      // ALREADY_EXISTS: a concurrent row or run created it; use it.
-      if (!written.ok() && !absl::IsAlreadyExists(written.status())) {
-        return written.status();
-      }
-      if (written.ok()) {
-        last_position_ = std::max(last_position_, written->position);
-      }
+  if (lookup.exists) Remember(lookup);
+  return lookup;
+}
+
+void ImportBatchWriter::Remember(const AccountLookup& lookup) {
+  if (lookup.domain.empty()) return;
+  if (accounts_.size() >= kMaxCachedAccounts) accounts_.clear();
+  accounts_.emplace(lookup.domain, lookup.id);
+}
+
+absl::StatusOr<std::string> ImportBatchWriter::ResolveAccount(
+    const v1::ImportRow& row) {
+  ASSIGN_OR_RETURN(AccountLookup lookup, FindAccount(row));
+  if (lookup.exists) return lookup.id;
+  crm::contact::CreateAccount command;
+  command.account_id = lookup.id;
+  command.fields = AccountFieldsOf(row.account());
+  command.source = fmt::format("import:{}", header_.import_id());
+  if (header_.dry_run()) {
+    absl::StatusOr<std::vector<AccountEvent>> events = AccountAggregate::Decide(
+        AccountState{}, command, context_, *dry_sealer_);
+    if (!events.ok()) return Prefixed(events.status(), "account.");
+  } else {
+    absl::StatusOr<Written> written = Execute<AccountAggregate>(
+        deps_, call_, context_, lookup.id, "", command, "");
+    if (absl::IsInvalidArgument(written.status())) {
+      return Prefixed(written.status(), "account.");
+    }
+    // ALREADY_EXISTS: a concurrent row or run created it; use it.
+    if (!written.ok() && !absl::IsAlreadyExists(written.status())) {
+      return written.status();
+    }
+    if (written.ok()) {
+      last_position_ = std::max(last_position_, written->position);
     }
   }
-  if (!cache_key.empty()) {
-    if (accounts_.size() >= kMaxCachedAccounts) accounts_.clear();
-    accounts_.emplace(cache_key, id);
-  }
-  return id;
+  Remember(lookup);
+  return lookup.id;
 }
 
 absl::Status ImportBatchWriter::UpdateMatch(const v1::ImportRow& row,

@@ -23,8 +23,15 @@
 //   - the dedupe rule: UPDATE_BY_EMAIL / SKIP_BY_EMAIL look each of the
 //     row's normalized emails up in the rows of this batch and in the
 //     contact_list read model's email index (FindContactIdsByEmail, one
-//     seek per email); SKIP_LIKELY_DUPLICATES answers UNIMPLEMENTED in
-//     the row result (not built yet);
+//     seek per email); SKIP_LIKELY_DUPLICATES scores the row's contact
+//     (with its account as far as it exists, or the company by the
+//     account's display_name) against the tenant's active contacts
+//     (LikelyDuplicateContacts, quality_support.h, on the data_quality read
+//     model, which the batch first waits to show every write made before
+//     it) and against the new contacts of this batch that share an email,
+//     a phone or a name word with it; at or above header.min_duplicate_score
+//     (0: 0.8) the row is SKIPPED_DUPLICATE, its result naming the best
+//     match in `contact` and the score and reasons in `error_message`;
 //   - otherwise the contact is created, source "import:<import_id>".
 //
 // Writes: the new contacts of a batch go in ONE AppendMulti (one stream
@@ -44,8 +51,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -53,8 +62,10 @@
 #include "crm/contact/api/contact_service.h"
 #include "crm/contact/crypto/key_provider.h"
 #include "crm/contact/domain/context.h"
+#include "crm/contact/domain/duplicates.h"
 #include "crm/contact/v1/contact_service.pb.h"
 #include "grpcpp/grpcpp.h"
+#include "quality_support.h"
 
 namespace crm::contact::api {
 
@@ -85,6 +96,29 @@ class ImportBatchWriter {
   absl::Status PlanRow(const v1::ImportRow& row, PlannedRow& plan);
   absl::StatusOr<bool> AlreadyImported(PlannedRow& plan);
   absl::StatusOr<std::string> MatchByEmail(const PlannedRow& plan);
+  // SKIP_LIKELY_DUPLICATES: true (with plan.result filled) when the row's
+  // contact would be a likely duplicate of an existing contact or of a new
+  // contact of this batch; else keeps its profile in plan.profile.
+  absl::StatusOr<bool> SkipLikelyDuplicate(const v1::ImportRow& row,
+                                           const ContactFields& fields,
+                                           PlannedRow& plan);
+  // The best of the batch's new contacts for `profile`, at or above the
+  // threshold; nullopt when none is.
+  std::optional<LikelyDuplicate> BestInBatch(
+      const ContactMatchProfile& profile) const;
+  void AddToBatch(const std::string& contact_id, ContactMatchProfile profile);
+  // The row's account: the id to link, whether it exists already, and its
+  // normalized web domain (empty when found by name or without a site).
+  struct AccountLookup {
+    std::string id;
+    bool exists = false;
+    std::string domain;
+  };
+  // Finds the row's account without writing (NOT_FOUND for a named account
+  // that does not exist, INVALID_ARGUMENT for a malformed site).
+  absl::StatusOr<AccountLookup> FindAccount(const v1::ImportRow& row);
+  void Remember(const AccountLookup& lookup);
+  // FindAccount, creating the account when it does not exist.
   absl::StatusOr<std::string> ResolveAccount(const v1::ImportRow& row);
   absl::Status UpdateMatch(const v1::ImportRow& row, PlannedRow& plan,
                            const std::string& match);
@@ -110,6 +144,12 @@ class ImportBatchWriter {
   std::set<std::string, std::less<>> batch_ids_;
   std::map<std::string, std::string, std::less<>> batch_emails_;
   std::vector<PlannedRow*> pending_;
+  // SKIP_LIKELY_DUPLICATES: the matching profiles of the batch's new
+  // contacts (not in the read model yet), found by "e:" email, "p:" phone
+  // and "w:" name word.
+  std::vector<std::pair<std::string, ContactMatchProfile>> batch_profiles_;
+  std::multimap<std::string, size_t, std::less<>> batch_profile_keys_;
+  double min_duplicate_score_;
   uint64_t last_position_ = 0;
 };
 
