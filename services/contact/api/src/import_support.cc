@@ -8,7 +8,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "crm/base/status_macros.h"
 #include "crm/contact/api/store_key_provider.h"
 #include "crm/contact/crypto/aes_gcm_sealer.h"
@@ -19,85 +18,9 @@
 #include "crm/contact/projections/contact_projections.h"
 #include "crm/contact/projections/quality_projections.h"
 #include "fmt/format.h"
-#include "openssl/rand.h"
-#include "rocksdb/write_batch.h"
 #include "service_support.h"
 
 namespace crm::contact::api {
-
-// The keys of a batch's new contacts: made in memory while the batch is
-// decided, written in one synced batch before the contacts' events are
-// appended (a key is durable before anything sealed under it is).
-class ImportKeyStage final : public KeyProvider {
- public:
-  explicit ImportKeyStage(eventstore::EventStore* store)
-      : store_(store), stored_(store) {}
-
-  absl::StatusOr<DataKey> GetOrCreate(std::string_view key_id) override {
-    if (auto staged = staged_.find(key_id); staged != staged_.end()) {
-      return staged->second;
-    }
-    absl::StatusOr<DataKey> stored = stored_.Get(key_id);
-    if (!absl::IsNotFound(stored.status())) return stored;
-    DataKey made;
-    if (RAND_bytes(made.data(), static_cast<int>(made.size())) != 1) {
-      return absl::InternalError(
-          "the random source failed to make a data key; retry the import");
-    }
-    staged_.emplace(std::string(key_id), made);
-    return made;
-  }
-
-  absl::StatusOr<DataKey> Get(std::string_view key_id) override {
-    if (auto staged = staged_.find(key_id); staged != staged_.end()) {
-      return staged->second;
-    }
-    return stored_.Get(key_id);
-  }
-
-  absl::Status Delete(std::string_view) override {
-    return absl::FailedPreconditionError(
-        "an import deletes no key; erase contacts with EraseContact");
-  }
-
-  // Writes the staged keys in one synced batch and forgets them. Returns
-  // the key ids that another writer stored meanwhile (with another key, or
-  // deleted): what was sealed under them must be sealed again.
-  absl::StatusOr<std::set<std::string>> Flush() {
-    std::set<std::string> conflicts;
-    if (staged_.empty()) return conflicts;
-    // Imports make keys only here; one at a time, so two runs of one import
-    // never store two keys for one contact.
-    static absl::Mutex flush_mutex(absl::kConstInit);
-    absl::MutexLock lock(&flush_mutex);
-    ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * family,
-                     store_->CreateColumnFamily(kKeyColumnFamily));
-    rocksdb::WriteBatch batch;
-    for (const auto& [key_id, key] : staged_) {
-      absl::StatusOr<DataKey> stored = stored_.Get(key_id);
-      if (stored.ok() && *stored == key) continue;
-      if (!absl::IsNotFound(stored.status())) {
-        if (!stored.ok() && !IsKeyErased(stored.status())) {
-          return stored.status();
-        }
-        conflicts.insert(key_id);
-        continue;
-      }
-      // The format of StoreKeyProvider: the raw key under its id.
-      batch.Put(family, key_id,
-                rocksdb::Slice(reinterpret_cast<const char*>(key.data()),
-                               key.size()));
-    }
-    staged_.clear();
-    if (batch.Count() > 0) RETURN_IF_ERROR(store_->Write(batch));
-    return conflicts;
-  }
-
- private:
-  eventstore::EventStore* store_;
-  StoreKeyProvider stored_;
-  std::map<std::string, DataKey, std::less<>> staged_;
-};
 
 namespace {
 
@@ -215,7 +138,7 @@ ImportBatchWriter::ImportBatchWriter(const ServiceDeps& deps,
       call_(call),
       context_(std::move(context)),
       header_(std::move(header)),
-      keys_(std::make_unique<ImportKeyStage>(&deps.store)),
+      keys_(std::make_unique<StagedKeyProvider>(&deps.store)),
       batch_sealer_(std::make_unique<AesGcmSealer>(keys_.get())),
       dry_keys_(std::make_unique<InMemoryKeyProvider>()),
       dry_sealer_(std::make_unique<AesGcmSealer>(dry_keys_.get())),
@@ -672,7 +595,14 @@ absl::Status ImportBatchWriter::AppendCreates() {
   std::vector<PlannedRow*> plans = std::move(pending_);
   pending_.clear();
   if (header_.dry_run() || plans.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::set<std::string> conflicts, keys_->Flush());
+  // The new keys unsynced: the contacts sealed under them are appended
+  // right after, synced, to the same store (AppendMulti, or Append one by
+  // one), and that append makes the keys durable first (one WAL, written in
+  // order; StoreKeyProvider::CreateKeys). An append that fails leaves keys
+  // that nothing uses.
+  ASSIGN_OR_RETURN(
+      std::set<std::string> conflicts,
+      keys_->Commit(eventstore::EventStore::Durability::kUnsynced));
   std::vector<PlannedRow*> together;
   std::vector<PlannedRow*> alone;
   for (PlannedRow* plan : plans) {

@@ -35,8 +35,9 @@
 //   - otherwise the contact is created, source "import:<import_id>".
 //
 // Writes: the new contacts of a batch go in ONE AppendMulti (one stream
-// each, NoStream), after ONE synced write of their new data keys, so one
-// fsync pair covers the batch. When the append fails because a stream
+// each, NoStream), synced, right after ONE unsynced write of their new data
+// keys (StagedKeyProvider; the append's fsync makes the keys durable too),
+// so one fsync covers the batch. When the append fails because a stream
 // exists (a concurrent run of the same import), the batch falls back to
 // one append per row. Updates (UPDATE_BY_EMAIL) and new accounts are
 // written one by one (Execute). dry_run writes nothing, not even keys.
@@ -69,7 +70,7 @@
 
 namespace crm::contact::api {
 
-class ImportKeyStage;
+class StagedKeyProvider;
 
 class ImportBatchWriter {
  public:
@@ -132,7 +133,7 @@ class ImportBatchWriter {
   CommandContext context_;
   const v1::ImportHeader header_;
   // Stages the new contacts' keys of a batch (never used in a dry run).
-  std::unique_ptr<ImportKeyStage> keys_;
+  std::unique_ptr<StagedKeyProvider> keys_;
   std::unique_ptr<PersonalDataSealer> batch_sealer_;
   // Seals a dry run's rows under throwaway keys.
   std::unique_ptr<KeyProvider> dry_keys_;
