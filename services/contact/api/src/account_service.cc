@@ -75,7 +75,7 @@ absl::StatusOr<v1::Account> ReadAccount(const ServiceDeps& deps,
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateAccount(
     grpc::CallbackServerContext* call, const v1::CreateAccountRequest* request,
     v1::CreateAccountResponse* response) {
-  return Serve(call, "account.", [&]() -> absl::Status {
+  return Serve(deps_, call, "account.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(AccountFields fields, FieldsOf(request->account()));
     crm::contact::CreateAccount command;
@@ -97,7 +97,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CreateAccount(
 grpc::ServerUnaryReactor* ContactServiceImpl::GetAccount(
     grpc::CallbackServerContext* call, const v1::GetAccountRequest* request,
     v1::Account* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kAccount, request->name(), "name"));
@@ -130,7 +130,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::GetAccount(
 grpc::ServerUnaryReactor* ContactServiceImpl::ListAccounts(
     grpc::CallbackServerContext* call, const v1::ListAccountsRequest* request,
     v1::ListAccountsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size()));
     projections::AccountListQuery query;
@@ -178,7 +178,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListAccounts(
 grpc::ServerUnaryReactor* ContactServiceImpl::UpdateAccount(
     grpc::CallbackServerContext* call, const v1::UpdateAccountRequest* request,
     v1::UpdateAccountResponse* response) {
-  return Serve(call, "account.", [&]() -> absl::Status {
+  return Serve(deps_, call, "account.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(
         std::string id,
@@ -207,7 +207,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UpdateAccount(
 grpc::ServerUnaryReactor* ContactServiceImpl::DeleteAccount(
     grpc::CallbackServerContext* call, const v1::DeleteAccountRequest* request,
     v1::DeleteAccountResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<AccountAggregate>(
         deps_, *call, RecordType::kAccount, request->name(), request->etag(),
         request->context().request_id(),
@@ -222,7 +222,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteAccount(
     grpc::CallbackServerContext* call,
     const v1::UndeleteAccountRequest* request,
     v1::UndeleteAccountResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<AccountAggregate>(
         deps_, *call, RecordType::kAccount, request->name(), request->etag(),
         request->context().request_id(),

@@ -163,7 +163,7 @@ absl::StatusOr<std::vector<std::string>> RelatedContactIds(
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateActivity(
     grpc::CallbackServerContext* call, const v1::CreateActivityRequest* request,
     v1::CreateActivityResponse* response) {
-  return Serve(call, "activity.", [&]() -> absl::Status {
+  return Serve(deps_, call, "activity.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(ActivityFields fields, FieldsOf(request->activity()));
     LogActivity command;
@@ -195,7 +195,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CreateActivity(
 grpc::ServerUnaryReactor* ContactServiceImpl::GetActivity(
     grpc::CallbackServerContext* call, const v1::GetActivityRequest* request,
     v1::Activity* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kActivity, request->name(), "name"));
@@ -208,7 +208,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::GetActivity(
 grpc::ServerUnaryReactor* ContactServiceImpl::ListActivities(
     grpc::CallbackServerContext* call, const v1::ListActivitiesRequest* request,
     v1::ListActivitiesResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size()));
     projections::ActivityListQuery query;
@@ -274,7 +274,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListActivities(
 grpc::ServerUnaryReactor* ContactServiceImpl::UpdateActivity(
     grpc::CallbackServerContext* call, const v1::UpdateActivityRequest* request,
     v1::UpdateActivityResponse* response) {
-  return Serve(call, "activity.", [&]() -> absl::Status {
+  return Serve(deps_, call, "activity.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kActivity, request->activity().name(),
@@ -314,7 +314,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CompleteActivity(
     grpc::CallbackServerContext* call,
     const v1::CompleteActivityRequest* request,
     v1::CompleteActivityResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<ActivityAggregate>(
         deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),
@@ -329,7 +329,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CompleteActivity(
 grpc::ServerUnaryReactor* ContactServiceImpl::ReopenActivity(
     grpc::CallbackServerContext* call, const v1::ReopenActivityRequest* request,
     v1::ReopenActivityResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<ActivityAggregate>(
         deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),
@@ -344,7 +344,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ReopenActivity(
 grpc::ServerUnaryReactor* ContactServiceImpl::DeleteActivity(
     grpc::CallbackServerContext* call, const v1::DeleteActivityRequest* request,
     v1::DeleteActivityResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<ActivityAggregate>(
         deps_, *call, RecordType::kActivity, request->name(), request->etag(),
         request->context().request_id(),

@@ -71,8 +71,8 @@ class ContactApiFixture : public ::testing::Test {
       ready = server::ProjectionsReady(*engine_);
     }
     ASSERT_OK(ready);
-    service_ = std::make_unique<ContactServiceImpl>(
-        *store_, *engine_, *sealer_, ContactServiceImpl::Options{});
+    service_ = std::make_unique<ContactServiceImpl>(*store_, *engine_, *sealer_,
+                                                    service_options_);
     server::ServerConfig config;
     config.service = "contact";
     config.grpc_listen = server::HostPort{"127.0.0.1", 0};
@@ -170,6 +170,8 @@ class ContactApiFixture : public ::testing::Test {
   std::unique_ptr<ContactServiceImpl> service_;
   std::unique_ptr<server::ServiceHost> host_;
   std::unique_ptr<v1::ContactService::Stub> stub_;
+  // The service's options at the next Start.
+  ContactServiceImpl::Options service_options_;
 };
 
 }  // namespace crm::contact::api

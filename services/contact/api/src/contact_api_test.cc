@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api_test_fixture.h"
 #include "crm/contact/api/contact_service.h"
@@ -15,6 +16,7 @@
 #include "crm/contact/api/store_key_provider.h"
 #include "crm/contact/crypto/aes_gcm_sealer.h"
 #include "crm/contact/projections/contact_projections.h"
+#include "crm/server/handler_pool.h"
 #include "crm/server/metrics.h"
 #include "crm/server/service_host.h"
 #include "crm/testing/status_matchers.h"
@@ -283,6 +285,97 @@ TEST_F(ContactApiTest, RestartKeepsContactsAndPersonalData) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(got.given_name(), "Ada");
   EXPECT_EQ(got.emails(0).address(), "ada@example.com");
+}
+
+TEST_F(ContactApiTest, AFullHandlerPoolRefusesAtOnceAndRecovers) {
+  Stop();
+  service_options_.handler_threads = 1;  // Queue: 16 calls.
+  service_options_.max_wait = absl::Seconds(30);
+  Start(1);
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  // Reads that wait for a position the log has not reached, until their
+  // deadline: one holds the only thread, sixteen fill the queue.
+  constexpr int kBlockers =
+      1 + static_cast<int>(server::HandlerPool::kQueuedPerThread);
+  // Shared with the callbacks, so an early return of the test leaves
+  // nothing they touch destroyed.
+  struct Blockers {
+    struct Call {
+      grpc::ClientContext context;
+      v1::GetContactRequest request;
+      v1::Contact response;
+    };
+    std::vector<std::unique_ptr<Call>> calls;
+    absl::Mutex mutex;
+    std::vector<grpc::Status> finished ABSL_GUARDED_BY(mutex);
+  };
+  auto blockers = std::make_shared<Blockers>();
+  for (int i = 0; i < kBlockers; ++i) {
+    blockers->calls.push_back(std::make_unique<Blockers::Call>());
+    Blockers::Call& call = *blockers->calls.back();
+    call.context.set_deadline(
+        absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    call.context.AddMetadata(kTenantKey, "acme");
+    call.context.AddMetadata(kActorKey, "u1");
+    call.request.set_name(ada.name());
+    call.request.set_min_position(store_->LastPosition() + 1);
+  }
+  for (auto& call : blockers->calls) {
+    stub_->async()->GetContact(
+        &call->context, &call->request, &call->response,
+        [blockers](grpc::Status status) {
+          absl::MutexLock lock(&blockers->mutex);
+          blockers->finished.push_back(std::move(status));
+        });
+  }
+  server::HandlerPool::Stats stats;
+  for (int i = 0; i < 800; ++i) {
+    stats = service_->handler_pool().stats();
+    if (stats.busy == 1 && stats.queued == kBlockers - 1) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_EQ(stats.busy, 1u);
+  ASSERT_EQ(stats.queued, static_cast<size_t>(kBlockers - 1));
+
+  // One more is refused at once, telling the client to back off.
+  v1::Contact got;
+  const absl::Time start = absl::Now();
+  grpc::Status refused = Get(ada.name(), &got);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("retry"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(service_->handler_pool().stats().refused, 1u);
+
+  // The blockers end at their deadline; the pool drains and serves again.
+  {
+    absl::MutexLock lock(&blockers->mutex);
+    const auto all_finished =
+        [&]() ABSL_SHARED_LOCKS_REQUIRED(blockers->mutex) {
+          return blockers->finished.size() == blockers->calls.size();
+        };
+    ASSERT_TRUE(blockers->mutex.AwaitWithTimeout(absl::Condition(&all_finished),
+                                                 absl::Seconds(60)));
+    for (const grpc::Status& status : blockers->finished) {
+      EXPECT_THAT(status.error_code(),
+                  ::testing::AnyOf(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   grpc::StatusCode::UNAVAILABLE))
+          << status.error_message();
+    }
+  }
+  // The server ends them a little after their clients (its copy of the
+  // deadline is later by the transit); then the pool is idle again.
+  for (int i = 0; i < 3000; ++i) {
+    stats = service_->handler_pool().stats();
+    if (stats.busy == 0 && stats.queued == 0) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(stats.busy, 0u);
+  EXPECT_EQ(stats.queued, 0u);
+  const grpc::Status served = Get(ada.name(), &got);
+  ASSERT_TRUE(served.ok()) << served.error_code() << " "
+                           << served.error_message();
+  EXPECT_EQ(got.given_name(), "Ada");
+  EXPECT_EQ(MustCreate(Person("Grace", "Hopper")).given_name(), "Grace");
 }
 
 TEST_F(ContactApiTest, RebuiltProjectionEqualsTheLiveOne) {

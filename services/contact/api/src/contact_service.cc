@@ -70,7 +70,7 @@ absl::StatusOr<v1::Contact> ReadContact(const ServiceDeps& deps,
 grpc::ServerUnaryReactor* ContactServiceImpl::CreateContact(
     grpc::CallbackServerContext* call, const v1::CreateContactRequest* request,
     v1::CreateContactResponse* response) {
-  return Serve(call, "contact.", [&]() -> absl::Status {
+  return Serve(deps_, call, "contact.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(ContactFields fields, FieldsOf(request->contact()));
     crm::contact::CreateContact command;
@@ -92,7 +92,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CreateContact(
 grpc::ServerUnaryReactor* ContactServiceImpl::GetContact(
     grpc::CallbackServerContext* call, const v1::GetContactRequest* request,
     v1::Contact* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kContact, request->name(), "name"));
@@ -125,7 +125,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::GetContact(
 grpc::ServerUnaryReactor* ContactServiceImpl::ListContacts(
     grpc::CallbackServerContext* call, const v1::ListContactsRequest* request,
     v1::ListContactsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size()));
     projections::ContactListQuery query;
@@ -211,7 +211,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListContacts(
 grpc::ServerUnaryReactor* ContactServiceImpl::UpdateContact(
     grpc::CallbackServerContext* call, const v1::UpdateContactRequest* request,
     v1::UpdateContactResponse* response) {
-  return Serve(call, "contact.", [&]() -> absl::Status {
+  return Serve(deps_, call, "contact.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(
         std::string id,
@@ -239,7 +239,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UpdateContact(
 grpc::ServerUnaryReactor* ContactServiceImpl::DeleteContact(
     grpc::CallbackServerContext* call, const v1::DeleteContactRequest* request,
     v1::DeleteContactResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<ContactAggregate>(
         deps_, *call, RecordType::kContact, request->name(), request->etag(),
         request->context().request_id(),
@@ -254,7 +254,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UndeleteContact(
     grpc::CallbackServerContext* call,
     const v1::UndeleteContactRequest* request,
     v1::UndeleteContactResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangeRecord<ContactAggregate>(
         deps_, *call, RecordType::kContact, request->name(), request->etag(),
         request->context().request_id(),

@@ -162,7 +162,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListTimelineEntries(
     grpc::CallbackServerContext* call,
     const v1::ListTimelineEntriesRequest* request,
     v1::ListTimelineEntriesResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size,
                      PageSizeOf(request->page().page_size(),
@@ -246,7 +246,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListTimelineEntries(
 grpc::ServerUnaryReactor* ContactServiceImpl::ListHistory(
     grpc::CallbackServerContext* call, const v1::ListHistoryRequest* request,
     v1::ListHistoryResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size,
                      PageSizeOf(request->page().page_size(),

@@ -447,7 +447,7 @@ class ExportReactor final
 grpc::ServerUnaryReactor* ContactServiceImpl::GiveConsent(
     grpc::CallbackServerContext* call, const v1::GiveConsentRequest* request,
     v1::GiveConsentResponse* response) {
-  return Serve(call, "consent.", [&]() -> absl::Status {
+  return Serve(deps_, call, "consent.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kContact, request->parent(), "parent"));
@@ -477,7 +477,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::WithdrawConsent(
     grpc::CallbackServerContext* call,
     const v1::WithdrawConsentRequest* request,
     v1::WithdrawConsentResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(ConsentRef ref, ParseConsentName(request->name()));
     crm::contact::WithdrawConsent command;
@@ -500,7 +500,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::WithdrawConsent(
 grpc::ServerUnaryReactor* ContactServiceImpl::ListConsents(
     grpc::CallbackServerContext* call, const v1::ListConsentsRequest* request,
     v1::ListConsentsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kContact, request->parent(), "parent"));
@@ -538,7 +538,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListConsents(
 grpc::ServerUnaryReactor* ContactServiceImpl::EraseContact(
     grpc::CallbackServerContext* call, const v1::EraseContactRequest* request,
     v1::EraseContactResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(std::string id,
                      IdOf(RecordType::kContact, request->name(), "name"));

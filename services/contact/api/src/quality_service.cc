@@ -504,7 +504,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateContacts(
     grpc::CallbackServerContext* call,
     const v1::FindDuplicateContactsRequest* request,
     v1::FindDuplicateContactsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(double min_score, MinScoreOf(request->min_score()));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size(),
@@ -568,7 +568,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateAccounts(
     grpc::CallbackServerContext* call,
     const v1::FindDuplicateAccountsRequest* request,
     v1::FindDuplicateAccountsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(double min_score, MinScoreOf(request->min_score()));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size(),
@@ -633,7 +633,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::FindDuplicateAccounts(
 grpc::ServerUnaryReactor* ContactServiceImpl::MergeContacts(
     grpc::CallbackServerContext* call, const v1::MergeContactsRequest* request,
     v1::MergeContactsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangePair<ContactAggregate>(
         deps_, *call, RecordType::kContact, request->survivor(),
         request->merged(), request->survivor_etag(), request->merged_etag(),
@@ -656,7 +656,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UnmergeContacts(
     grpc::CallbackServerContext* call,
     const v1::UnmergeContactsRequest* request,
     v1::UnmergeContactsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangePair<ContactAggregate>(
         deps_, *call, RecordType::kContact, request->survivor(),
         request->merged(), "", "", request->context().request_id(),
@@ -676,7 +676,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UnmergeContacts(
 grpc::ServerUnaryReactor* ContactServiceImpl::MergeAccounts(
     grpc::CallbackServerContext* call, const v1::MergeAccountsRequest* request,
     v1::MergeAccountsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangePair<AccountAggregate>(
         deps_, *call, RecordType::kAccount, request->survivor(),
         request->merged(), request->survivor_etag(), request->merged_etag(),
@@ -699,7 +699,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UnmergeAccounts(
     grpc::CallbackServerContext* call,
     const v1::UnmergeAccountsRequest* request,
     v1::UnmergeAccountsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     return ChangePair<AccountAggregate>(
         deps_, *call, RecordType::kAccount, request->survivor(),
         request->merged(), "", "", request->context().request_id(),
@@ -719,7 +719,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListIncompleteRecords(
     grpc::CallbackServerContext* call,
     const v1::ListIncompleteRecordsRequest* request,
     v1::ListIncompleteRecordsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     projections::IncompleteQuery query;
     query.tenant = context.tenant;

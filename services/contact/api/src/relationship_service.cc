@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::CreateRelationship(
     grpc::CallbackServerContext* call,
     const v1::CreateRelationshipRequest* request,
     v1::CreateRelationshipResponse* response) {
-  return Serve(call, "relationship.", [&]() -> absl::Status {
+  return Serve(deps_, call, "relationship.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     RelationshipName name;
     ASSIGN_OR_RETURN(name.contact_id,
@@ -111,7 +111,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::ListRelationships(
     grpc::CallbackServerContext* call,
     const v1::ListRelationshipsRequest* request,
     v1::ListRelationshipsResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(size_t page_size, PageSizeOf(request->page().page_size()));
     projections::RelationshipQuery query;
@@ -156,7 +156,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::UpdateRelationship(
     grpc::CallbackServerContext* call,
     const v1::UpdateRelationshipRequest* request,
     v1::UpdateRelationshipResponse* response) {
-  return Serve(call, "relationship.", [&]() -> absl::Status {
+  return Serve(deps_, call, "relationship.", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(RelationshipName name,
                      ParseRelationshipName(request->relationship().name(),
@@ -186,7 +186,7 @@ grpc::ServerUnaryReactor* ContactServiceImpl::DeleteRelationship(
     grpc::CallbackServerContext* call,
     const v1::DeleteRelationshipRequest* request,
     v1::DeleteRelationshipResponse* response) {
-  return Serve(call, "", [&]() -> absl::Status {
+  return Serve(deps_, call, "", [=, this]() -> absl::Status {
     ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
     ASSIGN_OR_RETURN(RelationshipName name,
                      ParseRelationshipName(request->name(), "name"));

@@ -75,10 +75,8 @@ absl::StatusOr<CommandContext> CallerOf(const grpc::CallbackServerContext& call,
   return context;
 }
 
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* call,
-                                 const absl::Status& status,
-                                 std::string_view field_prefix) {
-  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+void Finish(grpc::ServerUnaryReactor& reactor, const absl::Status& status,
+            std::string_view field_prefix) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
     case absl::StatusCode::kNotFound:
@@ -94,8 +92,7 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* call,
                       {{"code", absl::StatusCodeToString(status.code())},
                        {"error", std::string(status.message())}});
   }
-  reactor->Finish(ToGrpcStatus(status, field_prefix, RequestFields()));
-  return reactor;
+  reactor.Finish(ToGrpcStatus(status, field_prefix, RequestFields()));
 }
 
 absl::Status InvalidField(std::string_view field, std::string description) {

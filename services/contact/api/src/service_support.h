@@ -3,7 +3,7 @@
 // Execute, the one write path of a single-stream command:
 //
 //   grpc::ServerUnaryReactor* ContactServiceImpl::UpdateAccount(...) {
-//     return Serve(call, "account.", [&]() -> absl::Status {
+//     return Serve(deps_, call, "account.", [=, this]() -> absl::Status {
 //       ASSIGN_OR_RETURN(CommandContext context, CallerOf(*call, deps_));
 //       ...
 //       ASSIGN_OR_RETURN(Written written, Execute<AccountAggregate>(
@@ -36,6 +36,7 @@
 #include "crm/contact/domain/ids.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/server/call_context.h"
+#include "crm/server/handler_pool.h"
 #include "crm/server/logging.h"
 #include "fmt/format.h"
 #include "google/protobuf/message.h"
@@ -52,22 +53,39 @@ namespace crm::contact::api {
 absl::StatusOr<CommandContext> CallerOf(const grpc::CallbackServerContext& call,
                                         const ServiceDeps& deps);
 
-// Finishes a unary call with `status` converted by ToGrpcStatus (field
-// paths of violations prefixed with `field_prefix`, e.g. "contact.") and
-// returns its reactor. Unexpected codes (INTERNAL, UNAVAILABLE, ...) are
-// logged as warnings.
-grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* call,
-                                 const absl::Status& status,
-                                 std::string_view field_prefix = {});
+// Finishes a unary call's reactor with `status` converted by ToGrpcStatus
+// (field paths of violations prefixed with `field_prefix`, e.g.
+// "contact."). Unexpected codes (INTERNAL, UNAVAILABLE, ...) are logged as
+// warnings.
+void Finish(grpc::ServerUnaryReactor& reactor, const absl::Status& status,
+            std::string_view field_prefix = {});
 
-// Runs a unary handler's body under the call's correlation id and finishes
-// the call with its status.
+// Serves a unary call: runs `body` on the service's handler pool
+// (deps.handlers; inline when there is none) under the call's correlation
+// id, then finishes the call with its status. Returns the call's reactor at
+// once, so gRPC's few callback threads never wait on a write or a read
+// model. When the pool's queue is full the call ends RESOURCE_EXHAUSTED
+// (HandlerPool::BusyStatus) and `body` does not run.
+//
+// `body` runs after the handler has returned: it captures by value (the
+// call, request and response pointers and `this`, which gRPC keeps valid
+// until the call is finished), never references to the handler's locals.
 template <typename Body>
-grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* call,
-                                std::string_view field_prefix, Body&& body) {
-  server::ScopedCorrelationId correlation(server::CorrelationId(*call));
-  const absl::Status status = std::forward<Body>(body)();
-  return Finish(call, status, field_prefix);
+grpc::ServerUnaryReactor* Serve(const ServiceDeps& deps,
+                                grpc::CallbackServerContext* call,
+                                std::string_view field_prefix, Body body) {
+  grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
+  auto run = [call, reactor, field_prefix, body = std::move(body)]() mutable {
+    server::ScopedCorrelationId correlation(server::CorrelationId(*call));
+    Finish(*reactor, body(), field_prefix);
+  };
+  if (deps.handlers == nullptr) {
+    run();
+  } else if (!deps.handlers->Post(std::move(run))) {
+    server::ScopedCorrelationId correlation(server::CorrelationId(*call));
+    Finish(*reactor, server::HandlerPool::BusyStatus());
+  }
+  return reactor;
 }
 
 // ---- Request checks --------------------------------------------------------

@@ -26,6 +26,7 @@ class ContactServerImpl {
   std::unique_ptr<bus::Publisher> publisher;
   crm::server::MetricsRegistration publisher_metrics;
   std::unique_ptr<api::ContactServiceImpl> service;
+  crm::server::MetricsRegistration handler_metrics;
 };
 
 absl::StatusOr<std::unique_ptr<ContactServer>> ContactServer::Start(
@@ -61,6 +62,8 @@ absl::StatusOr<std::unique_ptr<ContactServer>> ContactServer::Start(
       metrics, *impl->publisher, "contact");
   impl->service = std::make_unique<api::ContactServiceImpl>(
       *impl->store, *impl->engine, *impl->sealer, options.service);
+  impl->handler_metrics = crm::server::RegisterHandlerPoolMetrics(
+      metrics, impl->service->handler_pool());
   return std::unique_ptr<ContactServer>(new ContactServer(std::move(impl)));
 }
 

@@ -22,8 +22,9 @@
 // client's deadline, at most 5 s) until they show the write, and a read may
 // pass min_position to do the same.
 //
-// Handlers run on gRPC's callback threads and block on the store (fsync)
-// and on projections; thread-safe.
+// Unary handlers run on the service's HandlerPool (--handler-threads), not
+// on gRPC's few callback threads, because they block on the store (fsync)
+// and on projections; a full pool answers RESOURCE_EXHAUSTED. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -38,6 +39,7 @@
 #include "crm/contact/v1/contact_service.grpc.pb.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/projection/projection.h"
+#include "crm/server/handler_pool.h"
 
 namespace crm::contact::api {
 
@@ -58,6 +60,9 @@ struct ServiceDeps {
         "given_name", "family_name", "emails", "account"};
     std::vector<std::string> required_account_fields = {"display_name",
                                                         "website", "industry"};
+    // Threads of the handler pool that runs the unary calls
+    // (--handler-threads); its queue holds 16 calls per thread.
+    size_t handler_threads = server::HandlerPool::kDefaultThreads;
   };
 
   eventstore::EventStore& store;
@@ -65,6 +70,8 @@ struct ServiceDeps {
   const projection::ProjectionEngine& engine;
   PersonalDataSealer& sealer;
   Options options;
+  // Runs the unary handlers' bodies (Serve); null runs them inline.
+  server::HandlerPool* handlers = nullptr;
 };
 
 // The open WatchEvents streams of a service (watch_service.cc).
@@ -81,13 +88,21 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
                      const projection::ProjectionEngine& engine,
                      PersonalDataSealer& sealer, Options options)
       : deps_{store, engine, sealer, std::move(options)},
-        watch_streams_(NewWatchStreams()) {}
+        watch_streams_(NewWatchStreams()),
+        handler_pool_(std::make_unique<server::HandlerPool>(
+            deps_.options.handler_threads)) {
+    deps_.handlers = handler_pool_.get();
+  }
 
   // Ends every open WatchEvents stream with UNAVAILABLE (clients reconnect
   // from their last position) and refuses new ones. Call it when shutdown
   // begins (ServiceHost::Options::on_shutdown): an open change feed would
   // otherwise hold the server's drain until its deadline. Thread-safe.
   void EndStreams();
+
+  // The pool the unary calls run on, for its metrics
+  // (server::RegisterHandlerPoolMetrics).
+  const server::HandlerPool& handler_pool() const { return *handler_pool_; }
 
   // Finishes the erasures a crash interrupted (privacy_service.cc):
   // EraseContact marks a purge as pending before it appends ContactErased
@@ -267,6 +282,8 @@ class ContactServiceImpl final : public v1::ContactService::CallbackService {
  private:
   ServiceDeps deps_;
   std::shared_ptr<WatchStreams> watch_streams_;
+  // Last: destroyed first, running what is queued while deps_ still lives.
+  std::unique_ptr<server::HandlerPool> handler_pool_;
 };
 
 }  // namespace crm::contact::api
