@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "crm/base/mutex_mode.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/bus.h"
 #include "crm/contact/server/contact_server.h"
@@ -27,6 +28,7 @@ absl::Status Run(const crm::server::ServerConfig& config) {
                 {{"bootstrap.servers", config.kafka_bootstrap}});
   crm::contact::server::ContactServer::Options contact_options;
   contact_options.data_dir = config.data_dir;
+  contact_options.service.handler_threads = config.handler_threads;
   ASSIGN_OR_RETURN(auto contact, crm::contact::server::ContactServer::Start(
                                      contact_options, *bus, *metrics));
   crm::server::ServiceHost::Options options;
@@ -42,6 +44,7 @@ absl::Status Run(const crm::server::ServerConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  crm::base::UseReleaseMutexMode();
   crm::server::CommandLine command_line("contact",
                                         "CRM contact service (contacts, "
                                         "accounts, activities, consent)");

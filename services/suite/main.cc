@@ -12,6 +12,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
+#include "crm/base/mutex_mode.h"
 #include "crm/base/status_macros.h"
 #include "crm/bus/bus.h"
 #include "crm/contact/server/contact_server.h"
@@ -69,6 +70,7 @@ absl::StatusOr<MemberOf<Server>*> Add(
     crm::server::MetricsEndpoint& metrics) {
   typename Server::Options options;
   options.data_dir = config.data_dir + "/" + name;
+  options.service.handler_threads = config.handler_threads;
   ASSIGN_OR_RETURN(std::unique_ptr<Server> server,
                    Server::Start(options, bus, metrics));
   auto member = std::make_unique<MemberOf<Server>>(name, std::move(server));
@@ -207,6 +209,7 @@ absl::Status Run(const crm::server::ServerConfig& config, bool sample_data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  crm::base::UseReleaseMutexMode();
   crm::server::CommandLine command_line(
       "suite",
       "CRM suite: every CRM service in one process, over the embedded bus "

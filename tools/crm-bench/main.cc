@@ -15,12 +15,14 @@
 #include "CLI/Formatter.hpp"
 #include "bench_report.h"
 #include "contact_bench.h"
+#include "crm/base/mutex_mode.h"
 #include "eventstore_bench.h"
 #include "projection_bench.h"
 #include "relay_bench.h"
 #include "run_control.h"
 
 int main(int argc, char** argv) {
+  crm::base::UseReleaseMutexMode();
   crm::bench::InstallStopHandlers();
 
   CLI::App app(
