@@ -1,8 +1,10 @@
 // ContactService over gRPC in process: Bulk import (import_service.cc).
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "api_test_fixture.h"
 #include "crm/contact/api/grpc_status.h"
 #include "gmock/gmock.h"
@@ -70,12 +72,15 @@ class ImportApiTest : public ContactApiFixture {
   }
 
   // Sends the header and the rows, half-closes, reads every response.
+  // `stub`: another server's (default: the fixture's).
   ImportRun Import(const v1::ImportHeader& header,
                    const std::vector<v1::ImportRow>& rows,
-                   const std::string& tenant = "acme") {
+                   const std::string& tenant = "acme",
+                   v1::ContactService::Stub* stub = nullptr) {
     auto context = Context(tenant);
     context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
-    auto stream = stub_->ImportContacts(context.get());
+    auto stream =
+        (stub != nullptr ? stub : stub_.get())->ImportContacts(context.get());
     v1::ImportContactsRequest request;
     *request.mutable_header() = header;
     bool open = stream->Write(request);
@@ -375,6 +380,125 @@ TEST_F(ImportApiTest, ProgressComesWhileRowsAreStillSent) {
             "r00499");
   EXPECT_TRUE(run.responses.back().done());
   EXPECT_EQ(run.final_progress.rows_created(), 1100);
+}
+
+// Contexts for client calls started together (tenant "acme", each with an
+// 8 s deadline); the destructor waits (bounded) until every call has
+// answered, so no callback outlives what it touches.
+struct BlockingCalls {
+  explicit BlockingCalls(int count) : replies(static_cast<size_t>(count)) {
+    for (int i = 0; i < count; ++i) {
+      auto context = std::make_unique<grpc::ClientContext>();
+      context->AddMetadata(kTenantKey, "acme");
+      context->AddMetadata(kActorKey, "u1");
+      context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(8)));
+      contexts.push_back(std::move(context));
+    }
+  }
+  ~BlockingCalls() { AwaitAll(absl::Seconds(30)); }
+
+  void Answered() {
+    absl::MutexLock lock(&mutex);
+    ++answered;
+  }
+  // Whether every call answered within `timeout`.
+  bool AwaitAll(absl::Duration timeout) {
+    absl::MutexLock lock(&mutex);
+    return mutex.AwaitWithTimeout(
+        absl::Condition(this, &BlockingCalls::AllAnswered), timeout);
+  }
+  bool AllAnswered() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    return answered == static_cast<int>(contexts.size());
+  }
+
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<v1::Contact> replies;
+  absl::Mutex mutex;
+  int answered ABSL_GUARDED_BY(mutex) = 0;
+};
+
+// The import's batches run on the service's handler pool: with its only
+// thread and its whole queue taken by calls that wait for a read model, the
+// import ends with RESOURCE_EXHAUSTED and writes nothing; once the pool is
+// free, the same import goes through.
+TEST_F(ImportApiTest, FullHandlerPoolEndsTheImportWithResourceExhausted) {
+  ContactServiceImpl::Options options;
+  options.handler_threads = 1;  // Queue: kQueuedPerThread bodies.
+  options.max_wait = absl::Seconds(8);
+  ContactServiceImpl busy(*store_, *engine_, *sealer_, options);
+  server::ServerConfig config;
+  config.service = "contact-busy";
+  config.grpc_listen = server::HostPort{"127.0.0.1", 0};
+  config.metrics_listen = metrics_->address();
+  config.shutdown_grace = absl::Seconds(5);
+  server::ServiceHost::Options host_options;
+  host_options.services = {&busy};
+  host_options.handle_signals = false;
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<server::ServiceHost> host,
+      server::ServiceHost::Start(config, *metrics_, std::move(host_options)));
+  auto stub = v1::ContactService::NewStub(grpc::CreateChannel(
+      host->grpc_address().ToString(), grpc::InsecureChannelCredentials()));
+
+  // Reads of a position nobody has written, one for the thread and one
+  // per queue slot: each holds its place until its deadline (8 s from now,
+  // all of them).
+  constexpr size_t kQueue = server::HandlerPool::kQueuedPerThread;
+  constexpr int kBlockers = 1 + static_cast<int>(kQueue);
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  v1::GetContactRequest get;
+  get.set_name(ada.name());
+  get.set_min_position(store_->LastPosition() + 1'000'000);
+  BlockingCalls blockers(kBlockers);
+  auto start_blocker = [&](int i) {
+    stub->async()->GetContact(blockers.contexts[i].get(), &get,
+                              &blockers.replies[i],
+                              [&](grpc::Status) { blockers.Answered(); });
+  };
+  // Waits (bounded) until the pool's stats satisfy `done`.
+  auto await_pool = [&](auto done) {
+    const absl::Time by = absl::Now() + absl::Seconds(5);
+    server::HandlerPool::Stats stats = busy.handler_pool().stats();
+    while (!done(stats) && absl::Now() < by) {
+      absl::SleepFor(absl::Milliseconds(2));
+      stats = busy.handler_pool().stats();
+    }
+    return stats;
+  };
+  // The first takes the thread before the others queue (all at once could
+  // overflow the queue while the thread has not taken the first yet).
+  start_blocker(0);
+  server::HandlerPool::Stats stats = await_pool(
+      [](const server::HandlerPool::Stats& s) { return s.busy == 1; });
+  ASSERT_EQ(stats.busy, 1u);
+  for (int i = 1; i < kBlockers; ++i) start_blocker(i);
+  stats = await_pool(
+      [](const server::HandlerPool::Stats& s) { return s.queued == kQueue; });
+  ASSERT_EQ(stats.busy, 1u);
+  ASSERT_EQ(stats.queued, kQueue);
+
+  const uint64_t position = store_->LastPosition();
+  const std::vector<v1::ImportRow> rows = {
+      Row("1", "Grace", "Hopper", "grace@example.com")};
+  const ImportRun refused = Import(Header("busy"), rows, "acme", stub.get());
+  EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
+      << refused.status.error_message();
+  EXPECT_FALSE(refused.status.error_message().empty());
+  EXPECT_FALSE(refused.done);
+  EXPECT_EQ(store_->LastPosition(), position);
+
+  // Every blocker ends by its deadline, and the pool drains their bodies.
+  ASSERT_TRUE(blockers.AwaitAll(absl::Seconds(30)));
+  stats = await_pool([](const server::HandlerPool::Stats& s) {
+    return s.busy == 0 && s.queued == 0;
+  });
+  ASSERT_EQ(stats.queued, 0u);
+  EXPECT_EQ(stats.refused, 1u);  // The import's body only.
+  const ImportRun run = Import(Header("busy"), rows, "acme", stub.get());
+  ASSERT_TRUE(run.status.ok()) << run.status.error_message();
+  EXPECT_TRUE(run.done);
+  EXPECT_EQ(run.final_progress.rows_created(), 1);
+  host.reset();
 }
 
 TEST_F(ImportApiTest, HeaderWithoutImportIdIsRefusedNamingTheField) {

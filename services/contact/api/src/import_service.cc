@@ -5,6 +5,16 @@
 // before the next row is read, so memory holds one batch and the results not
 // sent yet, and gRPC's flow control holds the client back meanwhile. One
 // operation at a time: a read, or the batch, or a progress write.
+//
+// A batch's work (decide, write, wait, progress) blocks on the store's fsync
+// and on the read models, so it runs as a body posted to the service's
+// HandlerPool (ServiceDeps::handlers; inline when there is none), never on
+// gRPC's few callback threads; the body starts the stream's next operation
+// (a read, a progress write, or Finish) when it is done, so one batch per
+// stream is in flight. A pool that refuses the body ends the stream with
+// RESOURCE_EXHAUSTED (HandlerPool::BusyStatus). Reading the header and
+// collecting rows stay on gRPC's threads: they do not block.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -14,6 +24,7 @@
 #include "crm/contact/api/contact_service.h"
 #include "crm/contact/api/grpc_status.h"
 #include "crm/contact/projections/contact_projections.h"
+#include "crm/server/handler_pool.h"
 #include "crm/server/logging.h"
 #include "import_support.h"
 #include "service_support.h"
@@ -60,17 +71,7 @@ class ImportReactor final
       StartRead(&request_);
       return;
     }
-    if (const absl::Status written = WriteRows(); !written.ok()) {
-      Fail(written);
-      return;
-    }
-    if (response_.row_results_size() >= kMaxUnsentResults ||
-        absl::Now() - last_sent_ >= kProgressInterval) {
-      last_sent_ = absl::Now();
-      StartWrite(&response_);  // OnWriteDone reads on.
-      return;
-    }
-    StartRead(&request_);
+    RunBody([this] { WriteBatchAndGoOn(); });
   }
 
   void OnWriteDone(bool ok) override {
@@ -83,7 +84,9 @@ class ImportReactor final
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  // Deletes the reactor, or leaves that to the body still running (which
+  // may have started the operation whose end led here).
+  void OnDone() override { Unref(); }
 
  private:
   v1::ImportProgress& progress() { return *response_.mutable_progress(); }
@@ -110,6 +113,47 @@ class ImportReactor final
     StartRead(&request_);
   }
 
+  // Runs `body` on the handler pool (inline without one). The body's last
+  // act starts the stream's next operation; until it has returned, its
+  // reference keeps the reactor alive. A refused body ends the stream.
+  template <typename Body>
+  void RunBody(Body body) {
+    refs_.fetch_add(1, std::memory_order_relaxed);
+    auto run = [this, body = std::move(body)]() mutable {
+      {
+        server::ScopedCorrelationId correlation(server::CorrelationId(*call_));
+        body();
+      }
+      Unref();
+    };
+    if (deps_.handlers == nullptr) {
+      std::move(run)();
+    } else if (!deps_.handlers->Post(std::move(run))) {
+      Fail(server::HandlerPool::BusyStatus());
+      Unref();
+    }
+  }
+
+  // Drops one reference; the last one deletes the reactor.
+  void Unref() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  // A full batch: written, then progress is sent or the next row read.
+  void WriteBatchAndGoOn() {
+    if (const absl::Status written = WriteRows(); !written.ok()) {
+      Fail(written);
+      return;
+    }
+    if (response_.row_results_size() >= kMaxUnsentResults ||
+        absl::Now() - last_sent_ >= kProgressInterval) {
+      last_sent_ = absl::Now();
+      StartWrite(&response_);  // OnWriteDone reads on.
+      return;
+    }
+    StartRead(&request_);
+  }
+
   // The client half-closed (or cancelled): the last rows and the summary.
   void OnHalfClose() {
     if (call_->IsCancelled()) {  // What was not written stays unwritten.
@@ -124,6 +168,11 @@ class ImportReactor final
                         "sending an ImportHeader"));
       return;
     }
+    RunBody([this] { WriteLastRowsAndFinish(); });
+  }
+
+  // The rows of the last (partial) batch, then the summary.
+  void WriteLastRowsAndFinish() {
     if (const absl::Status written = WriteRows(); !written.ok()) {
       Fail(written);
       return;
@@ -178,6 +227,11 @@ class ImportReactor final
 
   const ServiceDeps& deps_;
   grpc::CallbackServerContext* call_;
+  // References: the call's until OnDone, and one per body not returned
+  // yet; the last to let go deletes the reactor.
+  std::atomic<int> refs_{1};
+  // The rest is used by one operation at a time (a callback or a body),
+  // each started by the one before it.
   std::unique_ptr<ImportBatchWriter> writer_;  // Once the header is read.
   v1::ImportContactsRequest request_;
   std::vector<v1::ImportRow> rows_;              // Read, not written yet.
