@@ -145,7 +145,9 @@ void AddErase(CLI::App& app, Action& action) {
   command->add_option("--request-id", *request_id, "idempotency key");
   command->add_flag("--yes", *yes, "confirm: erasure cannot be undone")
       ->required();
-  command->callback([&action, name, reason, request_id] {
+  // `yes` is captured though unread: CLI11 parses into it after this
+  // function has returned.
+  command->callback([&action, name, reason, request_id, yes] {
     action = [=](Client& client) {
       v1::EraseContactRequest request;
       request.set_name(ContactName(*name));
