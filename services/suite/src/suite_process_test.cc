@@ -2,19 +2,22 @@
 // its ready file, health checked, called over gRPC, scraped, stopped with
 // SIGTERM and restarted on the same data directory.
 //
-// crmctl (tools/crmctl) did not exist when this test was written: the
-// session goes through a gRPC stub (create, get, list).
+// The first session goes through a gRPC stub (create, get, list); the
+// second runs the crmctl binary (tools/crmctl) as a child process, as a user
+// would, and reads its --json output.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "crm/suite/sample_data.h"
 #include "crm/testing/status_matchers.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -283,6 +287,229 @@ TEST_F(SuiteProcessTest, ServesSampleDataAndKeepsEverythingAcrossRestart) {
   status = stub_->GetContact(Context("acme").get(), get, &got);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(got.family_name(), "Testcase");
+  EXPECT_THAT(Terminate(), Optional(0));
+}
+
+// The output of one crmctl run.
+struct CrmctlRun {
+  int exit_code = -1;  // -1: killed after its time limit, or a signal.
+  std::string out;
+  std::string err;
+
+  // stdout as JSON objects, one per non-empty line; a line that is not
+  // JSON fails the test.
+  std::vector<nlohmann::json> Lines() const {
+    std::vector<nlohmann::json> lines;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      nlohmann::json object = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_FALSE(object.is_discarded()) << "not JSON: " << line;
+      lines.push_back(std::move(object));
+    }
+    return lines;
+  }
+};
+
+std::string ReadWhole(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class SuiteCrmctlTest : public SuiteProcessTest {
+ protected:
+  // Runs crmctl --server <the suite> --tenant acme --actor cli-test --json
+  // `args` as a child process (no CRM_* variables), at most 60 s.
+  CrmctlRun Crmctl(std::vector<std::string> args) {
+    const auto out = dir_.path() / "crmctl.out";
+    const auto err = dir_.path() / "crmctl.err";
+    std::vector<std::string> arguments = {
+        CRMCTL_BINARY, "--server", ready_["grpc_address"].get<std::string>(),
+        "--tenant",    "acme",     "--actor",
+        "cli-test",    "--json"};
+    arguments.insert(arguments.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      if (std::string_view(*entry).rfind("CRM_", 0) != 0) {
+        environment.emplace_back(*entry);
+      }
+    }
+    std::vector<char*> envp;
+    for (std::string& entry : environment) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = 0;
+    const int error =
+        posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    CrmctlRun run;
+    if (error != 0) {
+      ADD_FAILURE() << "cannot start " << argv[0];
+      return run;
+    }
+    int status = 0;
+    if (!WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                 absl::Seconds(60))) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "crmctl " << fmt::format("{}", fmt::join(args, " "))
+                    << " did not finish in 60 s";
+    } else if (WIFEXITED(status)) {
+      run.exit_code = WEXITSTATUS(status);
+    }
+    run.out = ReadWhole(out);
+    run.err = ReadWhole(err);
+    return run;
+  }
+};
+
+TEST_F(SuiteCrmctlTest, CrmctlSessionAgainstTheProcessIsServedAndCounted) {
+  ASSERT_NO_FATAL_FAILURE(Start({"CRM_SAMPLE_DATA=false"}));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Health("") == grpc::health::v1::HealthCheckResponse::SERVING;
+      },
+      absl::Seconds(60)));
+
+  // create
+  CrmctlRun run =
+      Crmctl({"create", "--given-name", "Ada", "--family-name", "Lovelace",
+              "--email", "ada@example.com", "--tag", "vip"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::vector<nlohmann::json> lines = run.Lines();
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  const std::string name = lines[0]["contact"]["name"];
+  ASSERT_EQ(name.rfind("contacts/", 0), 0u) << name;
+  EXPECT_EQ(lines[0]["contact"]["givenName"], "Ada");
+
+  // get
+  run = Crmctl({"get", name});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  EXPECT_EQ(lines[0]["familyName"], "Lovelace");
+  EXPECT_EQ(lines[0]["emails"][0]["address"], "ada@example.com");
+  EXPECT_EQ(lines[0]["etag"], "1");
+
+  // update (with the etag read)
+  run = Crmctl({"update", name, "--job-title", "Countess", "--etag", "1"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  EXPECT_EQ(lines[0]["contact"]["jobTitle"], "Countess");
+  EXPECT_EQ(lines[0]["contact"]["etag"], "2");
+
+  // history: the creation and the update, in order
+  run = Crmctl({"history", name});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  ASSERT_EQ(lines.size(), 2u) << run.out;
+  EXPECT_EQ(lines[0]["eventType"], "crm.contact.v1.ContactCreated");
+  EXPECT_EQ(lines[1]["eventType"], "crm.contact.v1.ContactUpdated");
+  EXPECT_EQ(lines[1]["actor"], "cli-test");
+
+  // import a small CSV, one bad row
+  const std::filesystem::path csv = dir_.path() / "people.csv";
+  std::ofstream(csv) << "given_name,family_name,email\n"
+                        "Alan,Turing,alan@example.com\n"
+                        "Grace,Hopper,grace@example.com\n"
+                        ",,not-an-email\n";
+  run = Crmctl(
+      {"import", csv.string(), "--import-id", "cli-csv-1", "--no-progress"});
+  EXPECT_EQ(run.exit_code, 2) << run.err;  // A row was refused.
+  lines = run.Lines();
+  ASSERT_FALSE(lines.empty()) << run.out;
+  const nlohmann::json& progress = lines.back();
+  EXPECT_EQ(progress.value("rowsReceived", ""), "3") << progress.dump();
+  EXPECT_EQ(progress.value("rowsCreated", ""), "2") << progress.dump();
+  EXPECT_EQ(progress.value("rowsFailed", ""), "1") << progress.dump();
+  // With --json the refused row is a line of its own on stdout; a row's key
+  // is its line in the file (the header is line 1).
+  const bool line_4_refused =
+      std::any_of(lines.begin(), lines.end(), [](const nlohmann::json& line) {
+        return line.value("rowKey", "") == "4" &&
+               line.value("outcome", "") == "IMPORT_ROW_OUTCOME_FAILED" &&
+               !line.value("errorMessage", "").empty();
+      });
+  EXPECT_TRUE(line_4_refused) << run.out;
+
+  // list: Ada and the two imported people
+  run = Crmctl({"list"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  std::set<std::string> families;
+  for (const nlohmann::json& contact : lines) {
+    families.insert(contact.value("familyName", ""));
+  }
+  EXPECT_EQ(families, (std::set<std::string>{"Lovelace", "Turing", "Hopper"}))
+      << run.out;
+
+  // export: the contact and its history
+  run = Crmctl({"export", name});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  int contacts = 0;
+  int history = 0;
+  for (const nlohmann::json& part : lines) {
+    if (part.contains("contact")) {
+      ++contacts;
+      EXPECT_EQ(part["contact"]["jobTitle"], "Countess");
+    }
+    if (part.contains("historyEntry")) ++history;
+  }
+  EXPECT_EQ(contacts, 1) << run.out;
+  EXPECT_EQ(history, 2) << run.out;
+
+  // erase: the record stays, its personal data is gone
+  run = Crmctl({"erase", name, "--yes", "--reason", "gdpr_request"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  lines = run.Lines();
+  ASSERT_EQ(lines.size(), 1u) << run.out;
+  EXPECT_EQ(lines[0]["contact"]["state"], "RECORD_STATE_ERASED");
+  EXPECT_FALSE(lines[0]["contact"].contains("givenName")) << run.out;
+  run = Crmctl({"get", name});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.Lines().at(0)["state"], "RECORD_STATE_ERASED");
+
+  // A refusal: exit code 2, the code on stderr.
+  run = Crmctl({"get", "not-a-uuid"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("INVALID_ARGUMENT"), std::string::npos) << run.err;
+
+  // Every call of the session was counted by the server.
+  const auto counted = [](const std::string& text, std::string_view method,
+                          std::string_view code, double at_least) {
+    const std::optional<double> value = SampleValue(
+        text, fmt::format("crm_grpc_server_requests_total{{code=\"{}\","
+                          "method=\"crm.contact.v1.ContactService/{}\"}}",
+                          code, method));
+    return value.has_value() && *value >= at_least;
+  };
+  std::string text;
+  EXPECT_TRUE(WaitFor([&] {
+    text = Metrics();
+    return counted(text, "CreateContact", "OK", 1) &&
+           counted(text, "GetContact", "OK", 2) &&
+           counted(text, "UpdateContact", "OK", 1) &&
+           counted(text, "ListHistory", "OK", 1) &&
+           counted(text, "ImportContacts", "OK", 1) &&
+           counted(text, "ListContacts", "OK", 1) &&
+           counted(text, "ExportPersonalData", "OK", 1) &&
+           counted(text, "EraseContact", "OK", 1) &&
+           counted(text, "GetContact", "INVALID_ARGUMENT", 1);
+  })) << text;
+
   EXPECT_THAT(Terminate(), Optional(0));
 }
 
