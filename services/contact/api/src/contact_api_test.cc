@@ -320,20 +320,33 @@ TEST_F(ContactApiTest, AFullHandlerPoolRefusesAtOnceAndRecovers) {
     call.request.set_name(ada.name());
     call.request.set_min_position(store_->LastPosition() + 1);
   }
-  for (auto& call : blockers->calls) {
+  const auto start_blocker = [&](Blockers::Call& call) {
     stub_->async()->GetContact(
-        &call->context, &call->request, &call->response,
+        &call.context, &call.request, &call.response,
         [blockers](grpc::Status status) {
           absl::MutexLock lock(&blockers->mutex);
           blockers->finished.push_back(std::move(status));
         });
-  }
+  };
+  // Waits (at most 8 s) until the pool shows `busy` running and `queued`
+  // waiting.
   server::HandlerPool::Stats stats;
-  for (int i = 0; i < 800; ++i) {
-    stats = service_->handler_pool().stats();
-    if (stats.busy == 1 && stats.queued == kBlockers - 1) break;
-    absl::SleepFor(absl::Milliseconds(10));
+  const auto wait_for_pool = [&](size_t busy, size_t queued) {
+    for (int i = 0; i < 800; ++i) {
+      stats = service_->handler_pool().stats();
+      if (stats.busy == busy && stats.queued == queued) return;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  };
+  // The first alone, until the thread runs it: the others must find the
+  // thread taken, not race it to the queue.
+  start_blocker(*blockers->calls.front());
+  wait_for_pool(1, 0);
+  ASSERT_EQ(stats.busy, 1u);
+  for (size_t i = 1; i < blockers->calls.size(); ++i) {
+    start_blocker(*blockers->calls[i]);
   }
+  wait_for_pool(1, kBlockers - 1);
   ASSERT_EQ(stats.busy, 1u);
   ASSERT_EQ(stats.queued, static_cast<size_t>(kBlockers - 1));
 
