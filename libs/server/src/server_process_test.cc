@@ -2,9 +2,7 @@
 // the Helm chart start a service (flags and CRM_* variables), found through
 // its ready file, called, scraped, and stopped with SIGTERM while a call is
 // in flight.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,8 +26,6 @@
 #include "nlohmann/json.hpp"
 #include "server_test_util.h"
 #include "store_test_util.h"
-
-extern char** environ;
 
 namespace crm::server {
 namespace {
@@ -67,28 +63,10 @@ class ServerProcessTest : public ::testing::Test {
              const std::vector<std::string>& env = {}) {
     std::vector<std::string> arguments = {CRM_SERVER_ECHO_SERVER};
     arguments.insert(arguments.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> environment = env;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string_view(*entry).rfind("CRM_", 0) != 0) {
-        environment.emplace_back(*entry);
-      }
-    }
-    std::vector<char*> envp;
-    for (std::string& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr,
-                                  argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ASSERT_EQ(error, 0) << "cannot start " << argv[0];
+    absl::StatusOr<pid_t> pid =
+        test_util::SpawnChild(std::move(arguments), env, log_path_);
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    pid_ = *pid;
   }
 
   // The exit code, or nullopt when the process runs on after `timeout`

@@ -1,15 +1,20 @@
-// Helpers shared by libs/server's tests: environment variables set for one
-// test, an HTTP GET of /metrics over a plain socket, reading a sample from
-// the Prometheus text format, and waiting on a condition. Test-only.
+// Helpers shared by libs/server's tests and the process tests of the
+// services and tools: environment variables set for one test, starting a
+// child process without the CRM_* environment, an HTTP GET of /metrics over
+// a plain socket, reading a sample from the Prometheus text format, and
+// waiting on a condition. Test-only.
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -23,6 +28,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
+
+extern char** environ;
 
 namespace crm::server::test_util {
 
@@ -62,6 +69,50 @@ class ScopedEnv {
 
   std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
 };
+
+// Starts `arguments` (the binary's path first) as a child process with this
+// process's environment minus every CRM_* variable (settings come from the
+// arguments only), plus `extra_env` (NAME=value). Its stdout goes to
+// `stdout_path` (created or truncated), its stderr to `stderr_path`, or to
+// the same file when that is empty. Returns the child's pid; the caller
+// waits for it. Errors: INTERNAL naming the binary when it cannot start.
+inline absl::StatusOr<pid_t> SpawnChild(
+    std::vector<std::string> arguments,
+    const std::vector<std::string>& extra_env, const std::string& stdout_path,
+    const std::string& stderr_path = "") {
+  std::vector<char*> argv;
+  for (std::string& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> environment = extra_env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (!std::string_view(*entry).starts_with("CRM_")) {
+      environment.emplace_back(*entry);
+    }
+  }
+  std::vector<char*> envp;
+  for (std::string& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO,
+                                     stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  pid_t pid = 0;
+  const int error =
+      posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    return absl::InternalError(
+        fmt::format("cannot start {}: {}", arguments[0], std::strerror(error)));
+  }
+  return pid;
+}
 
 // The body of GET `path` from 127.0.0.1:`port` (HTTP/1.0, so the server
 // closes the connection after the response). Errors: UNAVAILABLE when the

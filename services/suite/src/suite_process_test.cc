@@ -5,9 +5,7 @@
 // The first session goes through a gRPC stub (create, get, list); the
 // second runs the crmctl binary (tools/crmctl) as a child process, as a user
 // would, and reads its --json output.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,14 +36,13 @@
 #include "server_test_util.h"
 #include "store_test_util.h"
 
-extern char** environ;
-
 namespace crm::suite {
 namespace {
 
 namespace v1 = contact::v1;
 using ::crm::server::test_util::HttpGet;
 using ::crm::server::test_util::SampleValue;
+using ::crm::server::test_util::SpawnChild;
 using ::crm::server::test_util::WaitFor;
 using ::testing::Contains;
 using ::testing::Optional;
@@ -79,27 +76,10 @@ class SuiteProcessTest : public ::testing::Test {
         CRM_SUITE_BINARY, "--data-dir",       data_dir_,     "--grpc-listen",
         "127.0.0.1:0",    "--metrics-listen", "127.0.0.1:0", "--ready-file",
         ready_path_,      "--shutdown-grace", "10s"};
-    std::vector<char*> argv;
-    for (std::string& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> environment = env;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string_view(*entry).rfind("CRM_", 0) != 0) {
-        environment.emplace_back(*entry);
-      }
-    }
-    std::vector<char*> envp;
-    for (std::string& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr,
-                                  argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    ASSERT_EQ(error, 0) << "cannot start " << argv[0];
+    absl::StatusOr<pid_t> pid =
+        SpawnChild(std::move(arguments), env, log_path_);
+    ASSERT_TRUE(pid.ok()) << pid.status();
+    pid_ = *pid;
 
     // The first start opens the store, builds the projections and writes
     // the sample data under the sanitizers: generous, still bounded.
@@ -331,33 +311,14 @@ class SuiteCrmctlTest : public SuiteProcessTest {
         "--tenant",    "acme",     "--actor",
         "cli-test",    "--json"};
     arguments.insert(arguments.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-      if (std::string_view(*entry).rfind("CRM_", 0) != 0) {
-        environment.emplace_back(*entry);
-      }
-    }
-    std::vector<char*> envp;
-    for (std::string& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = 0;
-    const int error =
-        posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
     CrmctlRun run;
-    if (error != 0) {
-      ADD_FAILURE() << "cannot start " << argv[0];
+    const absl::StatusOr<pid_t> spawned =
+        SpawnChild(std::move(arguments), {}, out.string(), err.string());
+    if (!spawned.ok()) {
+      ADD_FAILURE() << spawned.status();
       return run;
     }
+    const pid_t pid = *spawned;
     int status = 0;
     if (!WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; },
                  absl::Seconds(60))) {

@@ -1,8 +1,6 @@
 // crmctl: the CSV mapping, and the binary run as a process against the
 // contact service in process (ContactApiFixture) on 127.0.0.1.
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,8 +18,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
-
-extern char** environ;
+#include "server_test_util.h"
 
 namespace crm::crmctl {
 namespace {
@@ -104,33 +101,15 @@ class CrmctlTest : public contact::api::ContactApiFixture {
   Outcome Crmctl(std::vector<std::string> args) {
     const auto out = dir_ / "out.txt";
     const auto err = dir_ / "err.txt";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
     args.insert(args.begin(), CRMCTL_BINARY);
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (std::string_view(*e).starts_with("CRM_")) continue;
-      env_strings.emplace_back(*e);
-    }
-    std::vector<char*> env;
-    for (std::string& e : env_strings) env.push_back(e.data());
-    env.push_back(nullptr);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, CRMCTL_BINARY, &actions, nullptr,
-                                    argv.data(), env.data());
-    posix_spawn_file_actions_destroy(&actions);
     Outcome run;
-    if (spawned != 0) {
-      ADD_FAILURE() << "posix_spawn failed: " << spawned;
+    const absl::StatusOr<pid_t> spawned = server::test_util::SpawnChild(
+        std::move(args), {}, out.string(), err.string());
+    if (!spawned.ok()) {
+      ADD_FAILURE() << spawned.status();
       return run;
     }
+    const pid_t pid = *spawned;
     int status = 0;
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::seconds(60);
