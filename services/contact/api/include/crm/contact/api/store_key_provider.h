@@ -73,8 +73,7 @@ class StoreKeyProvider final : public KeyProvider {
 
   // The lock that serialises creating and deleting `key_id`'s key, so two
   // callers never make two keys for one id. Striped by the id's hash: keys
-  // of different people are made in parallel, and their synced writes share
-  // the store's group commit instead of queueing one fsync after another.
+  // of different people are made in parallel.
   // The stripes are shared by every provider of the process, so two
   // providers over one store (the service's, an import's) exclude each
   // other too. CreateKeys takes several stripes, in ascending order.
