@@ -7,26 +7,13 @@
 #include "crm/contact/domain/ids.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
 
-void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
-  const int64_t nanos = absl::ToUnixNanos(time);
-  int64_t seconds = nanos / 1'000'000'000;
-  int64_t rest = nanos % 1'000'000'000;
-  if (rest < 0) {
-    rest += 1'000'000'000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(rest));
-}
-
-absl::Time GetTime(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) +
-         absl::Nanoseconds(time.nanos());
-}
+using internal::GetTime;
+using internal::SetTime;
 
 std::string IdOf(RecordType type, std::string_view name) {
   absl::StatusOr<std::string> id = ParseResourceName(type, name);

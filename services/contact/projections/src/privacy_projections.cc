@@ -10,26 +10,13 @@
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
 #include "fmt/format.h"
+#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
 
-google::protobuf::Timestamp ToProto(absl::Time time) {
-  google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  out.set_seconds(nanos / 1'000'000'000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
-  if (out.nanos() < 0) {
-    out.set_seconds(out.seconds() - 1);
-    out.set_nanos(out.nanos() + 1'000'000'000);
-  }
-  return out;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& time) {
-  return absl::FromUnixSeconds(time.seconds()) +
-         absl::Nanoseconds(time.nanos());
-}
+using internal::GetTime;
+using internal::TimeProto;
 
 std::string ConsentPrefix(std::string_view tenant, std::string_view id) {
   return fmt::format("{}/{}/", tenant, id);
@@ -47,12 +34,12 @@ ConsentState ToConsentState(const v1::Consent& consent) {
   state.granted = consent.granted();
   state.legal_basis = consent.legal_basis();
   state.source = consent.source();
-  if (consent.has_give_time()) state.give_time = FromProto(consent.give_time());
+  if (consent.has_give_time()) state.give_time = GetTime(consent.give_time());
   if (consent.has_withdraw_time()) {
-    state.withdraw_time = FromProto(consent.withdraw_time());
+    state.withdraw_time = GetTime(consent.withdraw_time());
   }
   if (consent.has_expire_time()) {
-    state.expire_time = FromProto(consent.expire_time());
+    state.expire_time = GetTime(consent.expire_time());
   }
   return state;
 }
@@ -66,12 +53,13 @@ v1::Consent ToConsent(std::string_view id, std::string_view purpose,
   consent.set_granted(state.granted);
   consent.set_legal_basis(state.legal_basis);
   consent.set_source(state.source);
-  if (state.give_time) *consent.mutable_give_time() = ToProto(*state.give_time);
+  if (state.give_time)
+    *consent.mutable_give_time() = TimeProto(*state.give_time);
   if (state.withdraw_time) {
-    *consent.mutable_withdraw_time() = ToProto(*state.withdraw_time);
+    *consent.mutable_withdraw_time() = TimeProto(*state.withdraw_time);
   }
   if (state.expire_time) {
-    *consent.mutable_expire_time() = ToProto(*state.expire_time);
+    *consent.mutable_expire_time() = TimeProto(*state.expire_time);
   }
   return consent;
 }
@@ -176,7 +164,7 @@ v1::ConsentChannel ConsentChannelNamed(std::string_view name) {
 
 v1::Consent ConsentOf(v1::Consent stored, absl::Time now) {
   if (stored.granted() && stored.has_expire_time() &&
-      FromProto(stored.expire_time()) <= now) {
+      GetTime(stored.expire_time()) <= now) {
     stored.set_granted(false);
   }
   return stored;

@@ -21,6 +21,13 @@ inline void SetTime(absl::Time time, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(rest));
 }
 
+// `time` as a new Timestamp.
+inline google::protobuf::Timestamp TimeProto(absl::Time time) {
+  google::protobuf::Timestamp out;
+  SetTime(time, &out);
+  return out;
+}
+
 inline absl::Time GetTime(const google::protobuf::Timestamp& time) {
   return absl::FromUnixSeconds(time.seconds()) +
          absl::Nanoseconds(time.nanos());
