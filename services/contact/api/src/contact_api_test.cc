@@ -338,6 +338,11 @@ TEST_F(ContactApiTest, AFullHandlerPoolRefusesAtOnceAndRecovers) {
       absl::SleepFor(absl::Milliseconds(10));
     }
   };
+  // The create's body may still be returning after its reply went out:
+  // wait until the pool is idle, so that the busy thread seen next is the
+  // first blocker's.
+  wait_for_pool(0, 0);
+  ASSERT_EQ(stats.busy, 0u);
   // The first alone, until the thread runs it: the others must find the
   // thread taken, not race it to the queue.
   start_blocker(*blockers->calls.front());
@@ -349,6 +354,7 @@ TEST_F(ContactApiTest, AFullHandlerPoolRefusesAtOnceAndRecovers) {
   wait_for_pool(1, kBlockers - 1);
   ASSERT_EQ(stats.busy, 1u);
   ASSERT_EQ(stats.queued, static_cast<size_t>(kBlockers - 1));
+  ASSERT_EQ(stats.refused, 0u);
 
   // One more is refused at once, telling the client to back off.
   v1::Contact got;
