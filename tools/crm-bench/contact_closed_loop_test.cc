@@ -106,11 +106,20 @@ class ContactClosedLoopTest : public ::testing::Test {};
 
 TEST_F(ContactClosedLoopTest, RunsEachCallOnceWithInFlightCallsOutstanding) {
   FakeServer server(AlwaysOk);
-  ASSERT_OK_AND_ASSIGN(
-      ClosedLoopRun run,
-      RunClosedLoop(
-          {.in_flight = 8, .duration = absl::Minutes(1), .max_calls = 500},
-          server.Starter()));
+  // Held until the first eight calls are out: a worker finishing each call
+  // as it comes would otherwise never see eight at once.
+  server.Hold();
+  std::thread releaser([&server] {
+    for (int i = 0; i < 3000 && server.started().size() < 8; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    server.Release();
+  });
+  absl::StatusOr<ClosedLoopRun> result = RunClosedLoop(
+      {.in_flight = 8, .duration = absl::Minutes(1), .max_calls = 500},
+      server.Starter());
+  releaser.join();
+  ASSERT_OK_AND_ASSIGN(ClosedLoopRun run, std::move(result));
   EXPECT_EQ(run.calls, 500u);
   EXPECT_EQ(run.errors, 0u);
   EXPECT_EQ(run.latency.count(), 500u);
