@@ -1,6 +1,7 @@
 #include "service_support.h"
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -157,10 +158,12 @@ std::string EncodePageToken(const google::protobuf::Message& request,
 std::string NewUuid() { return base::NewRandomUuid(); }
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  // timespec's tv_nsec is in [0, 1e9) also before 1970, as Timestamp's
+  // nanos must be.
+  const timespec spec = absl::ToTimespec(time);
   google::protobuf::Timestamp out;
-  const int64_t nanos = absl::ToUnixNanos(time);
-  out.set_seconds(nanos / 1'000'000'000);
-  out.set_nanos(static_cast<int32_t>(nanos % 1'000'000'000));
+  out.set_seconds(spec.tv_sec);
+  out.set_nanos(static_cast<int32_t>(spec.tv_nsec));
   return out;
 }
 
