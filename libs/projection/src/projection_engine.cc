@@ -1,5 +1,6 @@
-// ProjectionEngine: one runner thread per projection, following its source
-// from the checkpoint of the version it builds (see projection.h). Storage:
+// ProjectionEngine: runner threads, each following the source for the
+// projection versions at one checkpoint (see projection.h and "Runners" in
+// the README). Storage:
 //
 //   column family projection_catalog:
 //     "serving/<name>"              -> the serving version, decimal text
@@ -155,12 +156,12 @@ class Engine final : public ProjectionEngine {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
-      for (auto& [name, entry] : entries_) {
-        if (entry.feed != nullptr) entry.feed->Cancel();
+      for (const std::unique_ptr<Runner>& runner : runners_) {
+        if (runner->feed != nullptr) runner->feed->Cancel();
       }
     }
-    for (auto& [name, entry] : entries_) {
-      if (entry.runner.joinable()) entry.runner.join();
+    for (const std::unique_ptr<Runner>& runner : runners_) {
+      if (runner->thread.joinable()) runner->thread.join();
     }
     DropRetired();
     for (const std::string& name : claimed_) {
@@ -183,39 +184,71 @@ class Engine final : public ProjectionEngine {
     std::shared_ptr<Version> target;   // The code's version, being applied.
     ProjectionState state = ProjectionState::kBuilding;
     absl::Status error;
-    uint64_t source_end = 0;    // The feed's Position() + Lag() last seen.
-    EventFeed* feed = nullptr;  // Owned by the runner.
-    std::thread runner;
+    uint64_t source_end = 0;  // The feed's Position() + Lag() last seen.
   };
 
-  // What a runner has applied and not committed yet.
-  struct Pending {
+  // A projection version a runner applies events to, with the writes it
+  // has applied and not committed yet.
+  struct Member {
+    Entry* entry = nullptr;
     StagedWrites writes;
-    size_t events = 0;
-    std::string checkpoint;
-    uint64_t position = 0;
+  };
+
+  // One thread and one feed for the projection versions whose committed
+  // checkpoints are equal: each event is read (and parsed) once and applied
+  // to every member, and one RocksDB write commits all their states and
+  // checkpoints, so the members' checkpoints stay equal. Versions that start
+  // at different checkpoints (a rebuild beside live projections) run
+  // separately, and a runner that has caught up hands its members over to
+  // an earlier runner at the same checkpoint (see HandOver).
+  struct Runner {
+    // Changed by the runner's thread; and, under mu_, by a later runner
+    // handing its members over while this one waits in its feed's Next.
+    std::vector<Member> members;
+    // What the members applied and have not committed yet.
+    size_t pending_events = 0;
+    std::string pending_checkpoint;
+    uint64_t pending_position = 0;
+    // Under mu_ (the engine's destructor cancels it).
+    EventFeed* feed = nullptr;
+    // Under mu_: true while the thread waits in Next with nothing
+    // uncommitted, so `members` may change.
+    bool waiting = false;
+    std::thread thread;
   };
 
   absl::StatusOr<std::shared_ptr<Version>> OpenVersion(const std::string& name,
                                                        uint32_t number);
-  void Run(Entry& entry);
-  // Follows the source until an error that fails the version, or a stop.
-  absl::Status Follow(Entry& entry);
-  absl::StatusOr<std::unique_ptr<EventFeed>> OpenFeed(Entry& entry);
+  void Run(Runner& runner);
+  // Follows the source until an error that fails the runner's versions, a
+  // stop, or the hand-over of its members (then OK).
+  absl::Status Follow(Runner& runner);
+  absl::StatusOr<std::unique_ptr<EventFeed>> OpenFeed(Runner& runner);
   // Records a transient source error and waits `delay` (then doubled, up to
   // the limit). False when the engine stops meanwhile.
-  bool WaitToRetry(Entry& entry, const absl::Status& error,
+  bool WaitToRetry(Runner& runner, const absl::Status& error,
                    absl::Duration& delay);
-  void NoteFeed(Entry& entry, const EventFeed& feed);
-  absl::Status Apply(Entry& entry, const std::vector<Envelope>& events,
-                     StagedWrites& writes);
-  absl::Status Commit(Entry& entry, Pending& pending);
-  // Serves the target once it has caught up with the source.
-  absl::Status MaybeServe(Entry& entry, const EventFeed& feed);
+  void NoteFeed(Runner& runner, const EventFeed& feed);
+  // Applies `events` to every member. A member whose Apply fails leaves
+  // the runner, failed, with its uncommitted writes; the others go on.
+  void Apply(Runner& runner, const std::vector<Envelope>& events);
+  absl::Status Commit(Runner& runner);
+  // Serves each member's target once it has caught up with the source.
+  absl::Status MaybeServe(Runner& runner, const EventFeed& feed);
+  // Reads the next events; while it waits, a later runner may hand its
+  // members over.
+  absl::Status Next(Runner& runner, EventFeed& feed,
+                    std::vector<Envelope>& events, std::string& checkpoint)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Moves the members of `runner` (everything committed) into an earlier
+  // runner waiting for events at the same checkpoint; true when it did, and
+  // `runner` has nothing left to do.
+  bool HandOver(Runner& runner) ABSL_LOCKS_EXCLUDED(mu_);
   // Drops retired versions no view uses any more (the I/O outside mu_).
   void DropRetired() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status DropVersion(const std::string& name, uint32_t number);
   const Entry* Find(std::string_view name) const;
+  std::string Describe(const Runner& runner) const;
 
   EventStore& store_;
   rocksdb::DB& db_;
@@ -227,8 +260,11 @@ class Engine final : public ProjectionEngine {
 
   mutable absl::Mutex mu_;
   // Filled by Init before any runner starts; then only the fields of each
-  // entry change, under mu_ (except `projection` and `runner`).
+  // entry change, under mu_ (except `projection`).
   std::map<std::string, Entry, std::less<>> entries_;
+  // Filled by Init; a runner whose members were handed over stays here,
+  // its thread finished.
+  std::vector<std::unique_ptr<Runner>> runners_;
   std::vector<std::pair<std::string, std::shared_ptr<Version>>> retired_
       ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -303,26 +339,50 @@ absl::Status Engine::Init(
       RETURN_IF_ERROR(DropVersion(name, number));
     }
   }
+  // One runner per distinct checkpoint, first come first: the versions a
+  // previous engine committed together share one again.
+  std::map<std::string, Runner*, std::less<>> by_checkpoint;
   for (auto& [name, entry] : entries_) {
-    Entry* runner_entry = &entry;
-    entry.runner = std::thread([this, runner_entry] { Run(*runner_entry); });
+    Runner*& runner = by_checkpoint[entry.target->checkpoint];
+    if (runner == nullptr) {
+      runner = runners_.emplace_back(std::make_unique<Runner>()).get();
+    }
+    runner->members.push_back(Member{.entry = &entry, .writes = {}});
+  }
+  for (const std::unique_ptr<Runner>& runner : runners_) {
+    Runner* started = runner.get();
+    runner->thread = std::thread([this, started] { Run(*started); });
   }
   return absl::OkStatus();
 }
 
-void Engine::Run(Entry& entry) {
-  absl::Status status = Follow(entry);
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return;
-  entry.state = ProjectionState::kFailed;
-  entry.error = std::move(status);
+std::string Engine::Describe(const Runner& runner) const {
+  std::vector<std::string> names;
+  for (const Member& member : runner.members) {
+    names.push_back(fmt::format("'{}' version {}",
+                                member.entry->projection->name(),
+                                member.entry->target->number));
+  }
+  return fmt::format("projection{} {}", names.size() == 1 ? "" : "s",
+                     fmt::join(names, ", "));
 }
 
-absl::StatusOr<std::unique_ptr<EventFeed>> Engine::OpenFeed(Entry& entry) {
+void Engine::Run(Runner& runner) {
+  absl::Status status = Follow(runner);
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || status.ok()) return;
+  for (Member& member : runner.members) {
+    member.entry->state = ProjectionState::kFailed;
+    member.entry->error = status;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<EventFeed>> Engine::OpenFeed(Runner& runner) {
   absl::Duration delay = kFirstRetryDelay;
   for (;;) {
+    // The members' checkpoints are equal.
     absl::StatusOr<std::unique_ptr<EventFeed>> feed =
-        source_->Open(entry.target->checkpoint);
+        source_->Open(runner.members.front().entry->target->checkpoint);
     if (feed.ok() && options_.read_ahead) {
       return std::make_unique<ReadAheadFeed>(
           std::move(*feed), options_.poll_interval, options_.batch_events);
@@ -331,108 +391,122 @@ absl::StatusOr<std::unique_ptr<EventFeed>> Engine::OpenFeed(Entry& entry) {
     if (!absl::IsUnavailable(feed.status())) {
       return absl::Status(
           feed.status().code(),
-          fmt::format("projection '{}' version {} cannot open {} at its "
-                      "checkpoint: {}",
-                      entry.projection->name(), entry.target->number,
-                      source_name_, std::string(feed.status().message())));
+          fmt::format("{} cannot open {} at their checkpoint: {}",
+                      Describe(runner), source_name_,
+                      std::string(feed.status().message())));
     }
-    if (!WaitToRetry(entry, feed.status(), delay)) {
+    if (!WaitToRetry(runner, feed.status(), delay)) {
       return absl::CancelledError("the engine is stopping");
     }
   }
 }
 
-absl::Status Engine::Follow(Entry& entry) {
-  ASSIGN_OR_RETURN(std::unique_ptr<EventFeed> feed, OpenFeed(entry));
+absl::Status Engine::Follow(Runner& runner) {
+  ASSIGN_OR_RETURN(std::unique_ptr<EventFeed> feed, OpenFeed(runner));
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::CancelledError("the engine is stopping");
-    entry.feed = feed.get();
+    runner.feed = feed.get();
   }
   // Before the feed is destroyed, so the destructor never cancels it after.
-  absl::Cleanup forget_feed = [this, &entry] {
+  absl::Cleanup forget_feed = [this, &runner] {
     absl::MutexLock lock(&mu_);
-    entry.feed = nullptr;
+    runner.feed = nullptr;
   };
-  NoteFeed(entry, *feed);
-  RETURN_IF_ERROR(MaybeServe(entry, *feed));
-  Pending pending;
+  NoteFeed(runner, *feed);
+  RETURN_IF_ERROR(MaybeServe(runner, *feed));
   std::vector<Envelope> events;
   std::string checkpoint;
   absl::Duration delay = kFirstRetryDelay;
-  for (;;) {
-    absl::Status read = feed->Next(options_.poll_interval,
-                                   options_.batch_events, events, checkpoint);
+  while (!runner.members.empty()) {
+    absl::Status read = Next(runner, *feed, events, checkpoint);
     if (absl::IsUnavailable(read)) {
       // What was applied stays good: commit it before waiting.
-      if (pending.events > 0) RETURN_IF_ERROR(Commit(entry, pending));
-      if (!WaitToRetry(entry, read, delay)) return read;
+      if (runner.pending_events > 0) RETURN_IF_ERROR(Commit(runner));
+      if (!WaitToRetry(runner, read, delay)) return read;
       continue;
     }
     if (!read.ok()) {
       // A stop: keep what was applied (the next engine need not redo it).
-      if (absl::IsCancelled(read) && pending.events > 0) {
-        RETURN_IF_ERROR(Commit(entry, pending));
+      if (absl::IsCancelled(read) && runner.pending_events > 0) {
+        RETURN_IF_ERROR(Commit(runner));
       }
       return absl::Status(
-          read.code(),
-          fmt::format("projection '{}' version {} cannot read "
-                      "{}: {}",
-                      entry.projection->name(), entry.target->number,
-                      source_name_, std::string(read.message())));
+          read.code(), fmt::format("{} cannot read {}: {}", Describe(runner),
+                                   source_name_, std::string(read.message())));
     }
     delay = kFirstRetryDelay;
-    NoteFeed(entry, *feed);
+    NoteFeed(runner, *feed);
     if (!events.empty()) {
-      RETURN_IF_ERROR(Apply(entry, events, pending.writes));
-      pending.events += events.size();
-      pending.checkpoint = checkpoint;
-      pending.position = feed->Position();
+      Apply(runner, events);
+      if (runner.members.empty()) break;  // Each failed; Apply said why.
+      runner.pending_events += events.size();
+      runner.pending_checkpoint = checkpoint;
+      runner.pending_position = feed->Position();
     }
-    if (pending.events == 0) {
-      RETURN_IF_ERROR(MaybeServe(entry, *feed));
+    if (runner.pending_events == 0) {
+      RETURN_IF_ERROR(MaybeServe(runner, *feed));
+      if (feed->CaughtUp() && HandOver(runner)) return absl::OkStatus();
       continue;
     }
     // A serving version commits every read, so reads see new events at
-    // once. One that is being built serves nothing yet: it stages the
-    // writes of many reads and commits them together.
-    const bool serving = entry.serving == entry.target;  // Runner's field.
+    // once. Versions being built serve nothing yet: they stage the writes
+    // of many reads and commit them together.
+    bool serving = false;
+    size_t staged_bytes = 0;
+    for (const Member& member : runner.members) {
+      serving |= member.entry->serving == member.entry->target;
+      staged_bytes += member.writes.bytes();
+    }
     if (serving || events.empty() || feed->CaughtUp() ||
-        pending.writes.bytes() >= options_.build_batch_bytes) {
-      RETURN_IF_ERROR(Commit(entry, pending));
-      RETURN_IF_ERROR(MaybeServe(entry, *feed));
+        staged_bytes >= options_.build_batch_bytes) {
+      RETURN_IF_ERROR(Commit(runner));
+      RETURN_IF_ERROR(MaybeServe(runner, *feed));
+      if (feed->CaughtUp() && HandOver(runner)) return absl::OkStatus();
     }
   }
+  return absl::OkStatus();
 }
 
-bool Engine::WaitToRetry(Entry& entry, const absl::Status& error,
+bool Engine::WaitToRetry(Runner& runner, const absl::Status& error,
                          absl::Duration& delay) {
   absl::Status shown(
       error.code(),
       fmt::format("cannot read {} (retrying in {}): {}", source_name_,
                   absl::FormatDuration(delay), std::string(error.message())));
   absl::MutexLock lock(&mu_);
-  entry.error = std::move(shown);
-  if (entry.serving == entry.target) entry.state = ProjectionState::kCatchingUp;
+  for (Member& member : runner.members) {
+    Entry& entry = *member.entry;
+    entry.error = shown;
+    if (entry.serving == entry.target) {
+      entry.state = ProjectionState::kCatchingUp;
+    }
+  }
   mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
   delay = std::min(delay * 2, options_.max_retry_delay);
   return !stopping_;
 }
 
-void Engine::NoteFeed(Entry& entry, const EventFeed& feed) {
+void Engine::NoteFeed(Runner& runner, const EventFeed& feed) {
   const uint64_t end = feed.Position() + feed.Lag();
   absl::MutexLock lock(&mu_);
-  entry.source_end = end;
-  if (entry.state != ProjectionState::kFailed) entry.error = absl::OkStatus();
+  for (Member& member : runner.members) {
+    Entry& entry = *member.entry;
+    entry.source_end = end;
+    if (entry.state != ProjectionState::kFailed) entry.error = absl::OkStatus();
+  }
 }
 
-absl::Status Engine::Apply(Entry& entry, const std::vector<Envelope>& events,
-                           StagedWrites& writes) {
-  StagingWriter writer(db_, *entry.target->family, writes);
-  for (const Envelope& event : events) {
-    absl::Status applied = entry.projection->Apply(event, writer);
-    if (!applied.ok()) {
-      return absl::Status(
+void Engine::Apply(Runner& runner, const std::vector<Envelope>& events) {
+  std::erase_if(runner.members, [&](Member& member) {
+    Entry& entry = *member.entry;
+    StagingWriter writer(db_, *entry.target->family, member.writes);
+    for (const Envelope& event : events) {
+      absl::Status applied = entry.projection->Apply(event, writer);
+      if (applied.ok()) continue;
+      absl::MutexLock lock(&mu_);
+      entry.state = ProjectionState::kFailed;
+      entry.error = absl::Status(
           applied.code(),
           fmt::format("projection '{}' version {} failed to apply the event "
                       "at global position {} (type {}): {}; fix the "
@@ -440,65 +514,123 @@ absl::Status Engine::Apply(Entry& entry, const std::vector<Envelope>& events,
                       entry.projection->name(), entry.target->number,
                       event.global_position(), event.type(),
                       std::string(applied.message())));
+      return true;  // Its state stays at its last commit.
     }
-  }
-  return absl::OkStatus();
+    return false;
+  });
 }
 
-absl::Status Engine::Commit(Entry& entry, Pending& pending) {
-  Version& target = *entry.target;
-  const std::string& name = entry.projection->name();
+absl::Status Engine::Commit(Runner& runner) {
   // Only the last write of each key reaches RocksDB, in key order: a batch
   // of events often updates the same (hot) keys many times, memtable
   // inserts are most of a rebuild's cost, and sorted inserts are the
   // cheapest.
   rocksdb::WriteBatch batch;
-  pending.writes.AppendTo(batch, target.family);
-  batch.Put(catalog_, CheckpointKey(name, target.number), pending.checkpoint);
-  batch.Put(catalog_, PositionKey(name, target.number),
-            EncodeCheckpoint(pending.position));
-  // Unsynced: the state and its checkpoint are one batch, so a machine
-  // crash can only roll both back to an earlier commit, from which the
+  const std::string position = EncodeCheckpoint(runner.pending_position);
+  for (const Member& member : runner.members) {
+    const Version& target = *member.entry->target;
+    const std::string& name = member.entry->projection->name();
+    member.writes.AppendTo(batch, target.family);
+    batch.Put(catalog_, CheckpointKey(name, target.number),
+              runner.pending_checkpoint);
+    batch.Put(catalog_, PositionKey(name, target.number), position);
+  }
+  // Unsynced: the states and their checkpoints are one batch, so a machine
+  // crash can only roll them back to an earlier commit, from which the
   // engine re-applies the (synced) log. Syncing here cost one fsync per
-  // projection per commit on every write's path.
+  // commit on every write's path.
   RETURN_IF_ERROR(
       store_.Write(batch, eventstore::EventStore::Durability::kUnsynced));
-  pending.writes.Clear();
-  pending.events = 0;
-  target.checkpoint = pending.checkpoint;
+  for (Member& member : runner.members) {
+    member.writes.Clear();
+    member.entry->target->checkpoint = runner.pending_checkpoint;
+  }
+  runner.pending_events = 0;
   // Under mu_: WaitForPosition's condition reads it.
   absl::MutexLock lock(&mu_);
-  target.position = pending.position;
+  for (Member& member : runner.members) {
+    member.entry->target->position = runner.pending_position;
+  }
   return absl::OkStatus();
 }
 
-absl::Status Engine::MaybeServe(Entry& entry, const EventFeed& feed) {
+absl::Status Engine::MaybeServe(Runner& runner, const EventFeed& feed) {
   const bool caught_up = feed.CaughtUp();
   DropRetired();
+  std::vector<Entry*> to_serve;
   {
     absl::MutexLock lock(&mu_);
-    if (entry.serving == entry.target) {
-      entry.state =
-          caught_up ? ProjectionState::kLive : ProjectionState::kCatchingUp;
-      return absl::OkStatus();
+    for (Member& member : runner.members) {
+      Entry& entry = *member.entry;
+      if (entry.serving == entry.target) {
+        entry.state =
+            caught_up ? ProjectionState::kLive : ProjectionState::kCatchingUp;
+      } else if (caught_up) {
+        to_serve.push_back(&entry);
+      }
     }
   }
-  if (!caught_up) return absl::OkStatus();
+  if (to_serve.empty()) return absl::OkStatus();
   // The swap: durable first, then visible to new views at once.
   rocksdb::WriteBatch batch;
-  batch.Put(catalog_, ServingKey(entry.projection->name()),
-            std::to_string(entry.target->number));
+  for (const Entry* entry : to_serve) {
+    batch.Put(catalog_, ServingKey(entry->projection->name()),
+              std::to_string(entry->target->number));
+  }
   RETURN_IF_ERROR(store_.Write(batch));
   {
     absl::MutexLock lock(&mu_);
-    if (entry.serving != nullptr) {
-      retired_.emplace_back(entry.projection->name(), std::move(entry.serving));
+    for (Entry* entry : to_serve) {
+      if (entry->serving != nullptr) {
+        retired_.emplace_back(entry->projection->name(),
+                              std::move(entry->serving));
+      }
+      entry->serving = entry->target;
+      entry->state = ProjectionState::kLive;
     }
-    entry.serving = entry.target;
-    entry.state = ProjectionState::kLive;
   }
   DropRetired();
   return absl::OkStatus();
+}
+
+absl::Status Engine::Next(Runner& runner, EventFeed& feed,
+                          std::vector<Envelope>& events,
+                          std::string& checkpoint) {
+  const bool idle = runner.pending_events == 0;
+  if (idle) {
+    absl::MutexLock lock(&mu_);
+    runner.waiting = true;
+  }
+  absl::Status read = feed.Next(options_.poll_interval, options_.batch_events,
+                                events, checkpoint);
+  if (idle) {
+    absl::MutexLock lock(&mu_);
+    runner.waiting = false;
+  }
+  return read;
+}
+
+bool Engine::HandOver(Runner& runner) {
+  if (runners_.front().get() == &runner) return false;  // The first stays.
+  absl::MutexLock lock(&mu_);
+  const std::string& checkpoint =
+      runner.members.front().entry->target->checkpoint;
+  for (const std::unique_ptr<Runner>& other : runners_) {
+    if (other.get() == &runner) return false;  // Only to earlier ones.
+    // A waiting runner has committed all it read, so its members' (equal)
+    // checkpoints are where its feed stands: members joining at the same
+    // checkpoint get exactly the events the others get next.
+    if (!other->waiting || other->members.empty() ||
+        other->members.front().entry->target->checkpoint != checkpoint) {
+      continue;
+    }
+    for (Member& member : runner.members) {
+      other->members.push_back(std::move(member));
+    }
+    runner.members.clear();
+    return true;
+  }
+  return false;
 }
 
 void Engine::DropRetired() {

@@ -1,7 +1,8 @@
 // ProjectionEngine on a real event store: building from the log, checkpoints
 // across restarts, read-your-writes, blue/green rebuilds while reads go on,
-// a rebuild resumed after a restart, a rollback to a dropped version, and a
-// failing projection. (Other sources: projection_source_test.cc.)
+// a rebuild resumed after a restart, a rollback to a dropped version, a
+// failing projection, and projections sharing one read of the log.
+// (Other sources: projection_source_test.cc.)
 #include <atomic>
 #include <map>
 #include <memory>
@@ -56,6 +57,65 @@ class GatedProjection final : public Projection {
   absl::Notification* gate_;
 };
 
+// The store's own log, counting the feeds opened and still open: one feed
+// serves every projection at the same checkpoint.
+class CountingSource final : public EventSource {
+ public:
+  explicit CountingSource(eventstore::EventStore& store)
+      : inner_(LocalLogSource(store)) {}
+
+  absl::StatusOr<std::unique_ptr<EventFeed>> Open(
+      std::string_view checkpoint) override {
+    ASSIGN_OR_RETURN(std::unique_ptr<EventFeed> feed, inner_->Open(checkpoint));
+    ++opened;
+    return std::make_unique<Feed>(std::move(feed), open);
+  }
+  std::string Describe() const override { return inner_->Describe(); }
+
+  std::atomic<int> opened{0};
+  std::atomic<int> open{0};
+
+ private:
+  class Feed final : public EventFeed {
+   public:
+    Feed(std::unique_ptr<EventFeed> inner, std::atomic<int>& open)
+        : inner_(std::move(inner)), open_(open) {
+      ++open_;
+    }
+    ~Feed() override { --open_; }
+    absl::Status Next(absl::Duration timeout, size_t max_events,
+                      std::vector<Envelope>& events,
+                      std::string& checkpoint) override {
+      return inner_->Next(timeout, max_events, events, checkpoint);
+    }
+    bool CaughtUp() const override { return inner_->CaughtUp(); }
+    uint64_t Position() const override { return inner_->Position(); }
+    uint64_t Lag() const override { return inner_->Lag(); }
+    void Cancel() override { inner_->Cancel(); }
+
+   private:
+    std::unique_ptr<EventFeed> inner_;
+    std::atomic<int>& open_;
+  };
+
+  std::unique_ptr<EventSource> inner_;
+};
+
+// Counting projections named `names` (version 1 unless in `versions`).
+std::vector<std::unique_ptr<Projection>> Counters(
+    const std::vector<std::string>& names,
+    const std::map<std::string, uint32_t>& versions = {},
+    std::atomic<int>* applied = nullptr, const std::string& fail_on = "") {
+  std::vector<std::unique_ptr<Projection>> projections;
+  for (const std::string& name : names) {
+    auto version = versions.find(name);
+    projections.push_back(std::make_unique<CountingProjection>(
+        version == versions.end() ? 1 : version->second, applied,
+        name == "b" ? fail_on : "", name));
+  }
+  return projections;
+}
+
 class ProjectionEngineTest : public eventstore::test_util::StoreTest {
  protected:
   ProjectionEngineTest() : StoreTest("projection_engine") {}
@@ -67,9 +127,13 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
 
   void StartEngine(std::unique_ptr<Projection> projection,
                    ProjectionEngine::Options options = {}) {
-    engine_.reset();
     std::vector<std::unique_ptr<Projection>> projections;
     projections.push_back(std::move(projection));
+    StartEngine(std::move(projections), std::move(options));
+  }
+  void StartEngine(std::vector<std::unique_ptr<Projection>> projections,
+                   ProjectionEngine::Options options = {}) {
+    engine_.reset();
     ASSERT_OK_AND_ASSIGN(
         engine_, ProjectionEngine::Start(*store_, std::move(projections),
                                          std::move(options)));
@@ -107,10 +171,25 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
     FAIL() << "version " << version << " did not start serving within 20 s";
   }
 
+  // Waits (bounded) until every projection serves its code's version and
+  // is caught up: each has opened its feed by then.
+  void WaitUntilAllLive() {
+    for (int i = 0; i < 3000; ++i) {
+      const std::vector<ProjectionStatus> statuses = engine_->Status();
+      if (std::all_of(statuses.begin(), statuses.end(), [](auto& status) {
+            return status.state == ProjectionState::kLive && !status.rebuilding;
+          })) {
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    FAIL() << "the projections were not all live within 30 s";
+  }
+
   // Every entry of the serving version.
-  std::map<std::string, std::string> Dump() {
+  std::map<std::string, std::string> Dump(std::string_view name = "counts") {
     std::map<std::string, std::string> entries;
-    auto view = engine_->View("counts");
+    auto view = engine_->View(name);
     EXPECT_THAT(view, IsOk());
     if (!view.ok()) return entries;
     std::string after;
@@ -122,6 +201,46 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
       after = scanned->back().first;
     }
     return entries;
+  }
+
+  // Projection `rebuilt` (of "a", "b", "c") is rebuilt as version 2 beside
+  // the two live ones while events keep coming: it reads on a feed of its
+  // own until it has caught up, then the runners join on one feed. Each
+  // counts every event of the log exactly once.
+  void RebuildBesideLiveOnes(const std::string& rebuilt) {
+    ASSERT_NO_FATAL_FAILURE(AppendMany(2000));
+    StartEngine(Counters({"a", "b", "c"}));
+    ASSERT_THAT(engine_->WaitForPosition(rebuilt, store_->LastPosition(),
+                                         absl::Seconds(30)),
+                IsOk());
+    auto source = std::make_shared<CountingSource>(*store_);
+    StartEngine(Counters({"a", "b", "c"}, {{rebuilt, 2}}),
+                {.source = source,
+                 .batch_events = 64,
+                 .poll_interval = absl::Milliseconds(10)});
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      for (int i = 0; i < 200 && !stop; ++i) Append("late", absl::StrCat(i));
+    });
+    absl::Cleanup join = [&] {
+      stop = true;
+      writer.join();
+    };
+    ASSERT_NO_FATAL_FAILURE(WaitUntilAllLive());
+    std::move(join).Invoke();
+    for (int i = 0; i < 2000 && source->open.load() > 1; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    EXPECT_EQ(source->open.load(), 1) << "the runners did not join";
+    EXPECT_EQ(source->opened.load(), 2);
+    const uint64_t last = Append("after", "x");
+    for (const char* name : {"a", "b", "c"}) {
+      ASSERT_THAT(engine_->WaitForPosition(name, last, absl::Seconds(30)),
+                  IsOk());
+      EXPECT_EQ(Dump(name)["total"], absl::StrCat(last)) << name;
+    }
+    ASSERT_OK_AND_ASSIGN(auto view, engine_->View(rebuilt));
+    EXPECT_EQ(view->version(), 2u);
   }
 
   std::unique_ptr<ProjectionEngine> engine_;
@@ -400,6 +519,51 @@ TEST_F(ProjectionEngineTest, FailingApplyStopsTheVersionAndSaysWhy) {
   EXPECT_EQ(statuses[0].state, ProjectionState::kFailed);
   EXPECT_THAT(statuses[0].error.message(), ::testing::HasSubstr("poison"));
   EXPECT_EQ(ProjectionStateName(statuses[0].state), "failed");
+}
+
+TEST_F(ProjectionEngineTest, ProjectionsAtOneCheckpointShareOneFeed) {
+  ASSERT_NO_FATAL_FAILURE(AppendMany(3000));
+  auto source = std::make_shared<CountingSource>(*store_);
+  StartEngine(Counters({"a", "b", "c"}), {.source = source});
+  ASSERT_NO_FATAL_FAILURE(WaitUntilAllLive());
+  EXPECT_EQ(source->opened.load(), 1);
+  const uint64_t last = Append("late", "x");
+  for (const char* name : {"a", "b", "c"}) {
+    ASSERT_THAT(engine_->WaitForPosition(name, last, absl::Seconds(30)),
+                IsOk());
+    EXPECT_EQ(Dump(name)["total"], absl::StrCat(last)) << name;
+  }
+  // Their checkpoints committed together: a restart shares one feed again.
+  auto restarted = std::make_shared<CountingSource>(*store_);
+  StartEngine(Counters({"a", "b", "c"}), {.source = restarted});
+  ASSERT_NO_FATAL_FAILURE(WaitUntilAllLive());
+  EXPECT_EQ(restarted->opened.load(), 1);
+}
+
+TEST_F(ProjectionEngineTest, ARebuiltFirstVersionTakesTheLiveOnesWhenCaughtUp) {
+  // "a" sorts first: the live ones' runner hands them to the rebuilt one's.
+  RebuildBesideLiveOnes("a");
+}
+
+TEST_F(ProjectionEngineTest, ARebuiltLastVersionJoinsTheLiveOnesWhenCaughtUp) {
+  RebuildBesideLiveOnes("c");
+}
+
+TEST_F(ProjectionEngineTest, AFailingProjectionLeavesTheOthersSharingItsFeed) {
+  Append("s", "good");
+  Append("s", "poison");
+  const uint64_t after = Append("s", "after");
+  StartEngine(Counters({"a", "b", "c"}, {}, nullptr, "poison"));
+  EXPECT_THAT(engine_->WaitForPosition("b", after, absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("global position 2")));
+  const uint64_t later = Append("s", "later");
+  for (const char* name : {"a", "c"}) {
+    ASSERT_THAT(engine_->WaitForPosition(name, later, absl::Seconds(10)),
+                IsOk());
+    EXPECT_EQ(Dump(name)["total"], "4") << name;
+  }
+  EXPECT_EQ(engine_->Status().at(1).state, ProjectionState::kFailed);
 }
 
 TEST_F(ProjectionEngineTest, RejectsBadProjectionsAndUnknownNames) {

@@ -1,12 +1,13 @@
 // Where a projection's events come from: the service's own event log (the
 // default, LocalLogSource) or another service's Kafka topic (libs/bus).
 //
-// The ProjectionEngine opens one EventFeed per projection version from the
-// version's stored checkpoint and applies what Next returns; the checkpoint
-// Next returns is stored in the same RocksDB WriteBatch as the state those
-// events produced, so after a crash or restart the engine reopens the source
-// just after the last batch it committed: every event has its effect exactly
-// once as long as the source redelivers exactly the events after a checkpoint.
+// The ProjectionEngine opens one EventFeed per stored checkpoint (the
+// versions at one checkpoint share it) and applies what Next returns; the
+// checkpoint Next returns is stored in the same RocksDB WriteBatch as the
+// state those events produced, so after a crash or restart the engine
+// reopens the source just after the last batch it committed: every event
+// has its effect exactly once as long as the source redelivers exactly the
+// events after a checkpoint.
 //
 //   ASSIGN_OR_RETURN(std::unique_ptr<EventFeed> feed, source.Open(stored));
 //   std::vector<Envelope> events;
@@ -37,8 +38,8 @@ namespace crm::projection {
 using Envelope = ::crm::common::v1::EventEnvelope;
 
 // One reader of a source, from one position on. Next, CaughtUp, Position and
-// Lag are called by one thread at a time (the runner of one projection
-// version); Cancel by any thread at any time.
+// Lag are called by one thread at a time (the engine's runner of the
+// versions reading it); Cancel by any thread at any time.
 class EventFeed {
  public:
   virtual ~EventFeed() = default;
@@ -89,8 +90,8 @@ class EventFeed {
 };
 
 // A source of events that can be read from any checkpoint it produced.
-// Thread-safe: the engine opens one feed per projection from its runners'
-// threads, possibly at the same time.
+// Thread-safe: the engine opens feeds from its runners' threads, possibly
+// at the same time.
 class EventSource {
  public:
   virtual ~EventSource() = default;

@@ -154,17 +154,21 @@ struct ProjectionStatus {
   std::string source;  // EventSource::Describe().
 };
 
-// Runs a store's projections, each version in a background thread that
-// follows its source from its checkpoint. Thread-safe.
+// Runs a store's projections in background threads that follow the source
+// from the projections' checkpoints: the versions at one checkpoint share
+// one thread, one read of the source and one RocksDB write per batch; a
+// version built beside them (a rebuild) reads on its own until it has
+// caught up, then joins them. Thread-safe.
 class ProjectionEngine {
  public:
   struct Options {
     // Where the events come from. Default (nullptr): LocalLogSource of the
     // store the engine runs on.
     std::shared_ptr<EventSource> source = nullptr;
-    // Most events one read of the source returns. A serving version commits
-    // after each read (one RocksDB write); larger reads catch up faster and
-    // hold more events in memory. Default: 4096.
+    // Most events one read of the source returns. Serving versions commit
+    // after each read (one RocksDB write for all the versions sharing the
+    // read); larger reads catch up faster and hold more events in memory.
+    // Default: 4096.
     size_t batch_events = 4096;
     // While a version builds and serves no reads yet, the writes of several
     // reads are staged in memory and committed together once they reach
@@ -175,9 +179,9 @@ class ProjectionEngine {
     // batch_events bytes or fewer makes every read its own commit.
     // Default: 32 MiB.
     size_t build_batch_bytes = 32 << 20;
-    // Read the source on a second thread per projection, one read ahead of
-    // the runner applying the previous one: rebuilds and catching up use
-    // two cores. Default: true.
+    // Read the source on a second thread per runner, one read ahead of the
+    // runner applying the previous one: rebuilds and catching up use two
+    // cores. Default: true.
     bool read_ahead = true;
     // How long a caught-up projection waits for new events before checking
     // for a stop. Default: 100 ms.
@@ -187,8 +191,9 @@ class ProjectionEngine {
     absl::Duration max_retry_delay = absl::Seconds(5);
   };
 
-  // Starts one runner per projection and returns at once; projections catch
-  // up in the background (see Status and WaitForPosition).
+  // Starts one runner per distinct checkpoint of the projections and
+  // returns at once; projections catch up in the background (see Status
+  // and WaitForPosition).
   // REQUIRES: `store` (and options.source) outlive the engine.
   // Errors: INVALID_ARGUMENT for a bad name or version 0, two projections
   // with the same name, or Options with batch_events 0; FAILED_PRECONDITION
