@@ -185,6 +185,13 @@ class Engine final : public ProjectionEngine {
     ProjectionState state = ProjectionState::kBuilding;
     absl::Status error;
     uint64_t source_end = 0;  // The feed's Position() + Lag() last seen.
+    // For WaitForPosition, which waits on wait_mu_ rather than mu_ (every
+    // release of a mutex re-checks the conditions of all its waiters, and
+    // mu_ is taken for every view and status): the committed position of
+    // the serving version (0 while none serves), and whether `state` is
+    // kFailed. Set under mu_, then announced by taking wait_mu_.
+    std::atomic<uint64_t> served_position{0};
+    std::atomic<bool> failed{false};
   };
 
   // A projection version a runner applies events to, with the writes it
@@ -228,6 +235,11 @@ class Engine final : public ProjectionEngine {
   // the limit). False when the engine stops meanwhile.
   bool WaitToRetry(Runner& runner, const absl::Status& error,
                    absl::Duration& delay);
+  // Marks `entry` failed with `error`.
+  void Fail(Entry& entry, absl::Status error)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Lets WaitForPosition's waiters check their conditions again.
+  void WakeWaiters() const ABSL_LOCKS_EXCLUDED(wait_mu_);
   void NoteFeed(Runner& runner, const EventFeed& feed);
   // Applies `events` to every member. A member whose Apply fails leaves
   // the runner, failed, with its uncommitted writes; the others go on.
@@ -268,6 +280,8 @@ class Engine final : public ProjectionEngine {
   std::vector<std::pair<std::string, std::shared_ptr<Version>>> retired_
       ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Guards nothing: WaitForPosition waits on it (see Entry::served_position).
+  mutable absl::Mutex wait_mu_ ABSL_ACQUIRED_AFTER(mu_);
 };
 
 absl::StatusOr<std::shared_ptr<Version>> Engine::OpenVersion(
@@ -328,6 +342,9 @@ absl::Status Engine::Init(
       // (A serving version whose family is gone is built again, unserved.)
       ASSIGN_OR_RETURN(entry.serving, OpenVersion(name, *serving));
     }
+    if (entry.serving != nullptr) {
+      entry.served_position = entry.serving->position.load();
+    }
     // Versions that neither serve nor build are left from an earlier swap.
     ASSIGN_OR_RETURN(std::vector<uint32_t> on_disk,
                      ListVersionFamilies(db_, name));
@@ -369,12 +386,23 @@ std::string Engine::Describe(const Runner& runner) const {
 
 void Engine::Run(Runner& runner) {
   absl::Status status = Follow(runner);
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || status.ok()) return;
-  for (Member& member : runner.members) {
-    member.entry->state = ProjectionState::kFailed;
-    member.entry->error = status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || status.ok()) return;
+    for (Member& member : runner.members) Fail(*member.entry, status);
   }
+  WakeWaiters();
+}
+
+void Engine::Fail(Entry& entry, absl::Status error) {
+  entry.state = ProjectionState::kFailed;
+  entry.error = std::move(error);
+  entry.failed = true;
+}
+
+void Engine::WakeWaiters() const {
+  // Releasing the lock re-checks the waiters' conditions.
+  absl::MutexLock lock(&wait_mu_);
 }
 
 absl::StatusOr<std::unique_ptr<EventFeed>> Engine::OpenFeed(Runner& runner) {
@@ -498,6 +526,7 @@ void Engine::NoteFeed(Runner& runner, const EventFeed& feed) {
 }
 
 void Engine::Apply(Runner& runner, const std::vector<Envelope>& events) {
+  const size_t members = runner.members.size();
   std::erase_if(runner.members, [&](Member& member) {
     Entry& entry = *member.entry;
     StagingWriter writer(db_, *entry.target->family, member.writes);
@@ -505,19 +534,20 @@ void Engine::Apply(Runner& runner, const std::vector<Envelope>& events) {
       absl::Status applied = entry.projection->Apply(event, writer);
       if (applied.ok()) continue;
       absl::MutexLock lock(&mu_);
-      entry.state = ProjectionState::kFailed;
-      entry.error = absl::Status(
-          applied.code(),
-          fmt::format("projection '{}' version {} failed to apply the event "
-                      "at global position {} (type {}): {}; fix the "
-                      "projection and restart",
-                      entry.projection->name(), entry.target->number,
-                      event.global_position(), event.type(),
-                      std::string(applied.message())));
+      Fail(entry,
+           absl::Status(
+               applied.code(),
+               fmt::format("projection '{}' version {} failed to apply the "
+                           "event at global position {} (type {}): {}; fix "
+                           "the projection and restart",
+                           entry.projection->name(), entry.target->number,
+                           event.global_position(), event.type(),
+                           std::string(applied.message()))));
       return true;  // Its state stays at its last commit.
     }
     return false;
   });
+  if (runner.members.size() != members) WakeWaiters();
 }
 
 absl::Status Engine::Commit(Runner& runner) {
@@ -546,11 +576,18 @@ absl::Status Engine::Commit(Runner& runner) {
     member.entry->target->checkpoint = runner.pending_checkpoint;
   }
   runner.pending_events = 0;
-  // Under mu_: WaitForPosition's condition reads it.
-  absl::MutexLock lock(&mu_);
-  for (Member& member : runner.members) {
-    member.entry->target->position = runner.pending_position;
+  {
+    // Under mu_: Status and View read the positions with the versions.
+    absl::MutexLock lock(&mu_);
+    for (Member& member : runner.members) {
+      Entry& entry = *member.entry;
+      entry.target->position = runner.pending_position;
+      if (entry.serving == entry.target) {
+        entry.served_position = runner.pending_position;
+      }
+    }
   }
+  WakeWaiters();
   return absl::OkStatus();
 }
 
@@ -587,8 +624,10 @@ absl::Status Engine::MaybeServe(Runner& runner, const EventFeed& feed) {
       }
       entry->serving = entry->target;
       entry->state = ProjectionState::kLive;
+      entry->served_position = entry->target->position.load();
     }
   }
+  WakeWaiters();
   DropRetired();
   return absl::OkStatus();
 }
@@ -705,18 +744,20 @@ absl::Status Engine::WaitForPosition(std::string_view name, uint64_t position,
     return absl::NotFoundError(
         fmt::format("no projection is named '{}'", name));
   }
-  absl::MutexLock lock(&mu_);
-  auto reached = [entry, position]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return entry->state == ProjectionState::kFailed ||
-           (entry->serving != nullptr && entry->serving->position >= position);
+  auto reached = [entry, position] {
+    return entry->failed || entry->served_position >= position;
   };
-  mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
-  if (entry->state == ProjectionState::kFailed) {
+  if (!reached()) {
+    absl::MutexLock lock(&wait_mu_);
+    wait_mu_.AwaitWithTimeout(absl::Condition(&reached), timeout);
+  }
+  if (entry->failed) {
+    absl::MutexLock lock(&mu_);
     return absl::FailedPreconditionError(
         fmt::format("projection '{}' has failed: {}", name,
                     std::string(entry->error.message())));
   }
-  if (entry->serving == nullptr || entry->serving->position < position) {
+  if (entry->served_position < position) {
     return absl::DeadlineExceededError(fmt::format(
         "projection '{}' had not reached global position {} after {}", name,
         position, absl::FormatDuration(timeout)));
