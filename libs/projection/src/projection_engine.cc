@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/functional/function_ref.h"
 #include "absl/synchronization/mutex.h"
 #include "crm/base/status_macros.h"
 #include "crm/eventstore/event_store.h"
@@ -141,6 +142,83 @@ class View final : public ProjectionView {
   uint64_t position_;
 };
 
+// Reads of at least this many events are applied to a runner's versions in
+// parallel: catching up, rebuilding and bulk writes. Smaller ones (the
+// live load, a few events per read) are applied on the runner's thread,
+// where waking helpers would cost more than they save.
+constexpr size_t kParallelApplyEvents = 256;
+
+// Helper threads that run the items of one job at a time together with the
+// calling thread.
+class ApplyCrew {
+ public:
+  explicit ApplyCrew(size_t helpers) {
+    for (size_t i = 0; i < helpers; ++i) {
+      threads_.emplace_back([this] { Help(); });
+    }
+  }
+  ~ApplyCrew() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    for (std::thread& thread : threads_) thread.join();
+  }
+
+  // Runs work(0) .. work(count - 1), each once, on the helpers and the
+  // calling thread; returns when all have returned. One caller at a time.
+  void Run(size_t count, absl::FunctionRef<void(size_t)> work) {
+    absl::MutexLock lock(&mu_);
+    work_ = &work;
+    count_ = count;
+    next_ = 0;
+    done_ = 0;
+    ++job_;
+    TakeItems();
+    auto finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return done_ == count_;
+    };
+    mu_.Await(absl::Condition(&finished));
+    work_ = nullptr;
+  }
+
+ private:
+  void Help() {
+    absl::MutexLock lock(&mu_);
+    uint64_t seen = 0;
+    for (;;) {
+      auto woken = [this, &seen]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || (job_ != seen && work_ != nullptr);
+      };
+      mu_.Await(absl::Condition(&woken));
+      if (stopping_) return;
+      seen = job_;
+      TakeItems();
+    }
+  }
+
+  // Runs the job's items not taken yet, one at a time, outside the lock.
+  void TakeItems() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    while (next_ < count_) {
+      const size_t item = next_++;
+      absl::FunctionRef<void(size_t)>& work = *work_;
+      mu_.Unlock();
+      work(item);
+      mu_.Lock();
+      ++done_;
+    }
+  }
+
+  absl::Mutex mu_;
+  absl::FunctionRef<void(size_t)>* work_ ABSL_GUARDED_BY(mu_) = nullptr;
+  size_t count_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t done_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t job_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
 class Engine final : public ProjectionEngine {
  public:
   Engine(EventStore& store, Options options)
@@ -221,6 +299,8 @@ class Engine final : public ProjectionEngine {
     // Under mu_: true while the thread waits in Next with nothing
     // uncommitted, so `members` may change.
     bool waiting = false;
+    // Applies large reads to the members in parallel; made on first use.
+    std::unique_ptr<ApplyCrew> crew;
     std::thread thread;
   };
 
@@ -244,6 +324,8 @@ class Engine final : public ProjectionEngine {
   // Applies `events` to every member. A member whose Apply fails leaves
   // the runner, failed, with its uncommitted writes; the others go on.
   void Apply(Runner& runner, const std::vector<Envelope>& events);
+  // Applies `events` to one member; the error says which event failed.
+  absl::Status ApplyTo(Member& member, const std::vector<Envelope>& events);
   absl::Status Commit(Runner& runner);
   // Serves each member's target once it has caught up with the source.
   absl::Status MaybeServe(Runner& runner, const EventFeed& feed);
@@ -526,28 +608,57 @@ void Engine::NoteFeed(Runner& runner, const EventFeed& feed) {
 }
 
 void Engine::Apply(Runner& runner, const std::vector<Envelope>& events) {
-  const size_t members = runner.members.size();
-  std::erase_if(runner.members, [&](Member& member) {
-    Entry& entry = *member.entry;
-    StagingWriter writer(db_, *entry.target->family, member.writes);
-    for (const Envelope& event : events) {
-      absl::Status applied = entry.projection->Apply(event, writer);
-      if (applied.ok()) continue;
-      absl::MutexLock lock(&mu_);
-      Fail(entry,
-           absl::Status(
-               applied.code(),
-               fmt::format("projection '{}' version {} failed to apply the "
-                           "event at global position {} (type {}): {}; fix "
-                           "the projection and restart",
-                           entry.projection->name(), entry.target->number,
-                           event.global_position(), event.type(),
-                           std::string(applied.message()))));
-      return true;  // Its state stays at its last commit.
+  std::vector<absl::Status> results(runner.members.size());
+  auto apply = [&](size_t i) {
+    results[i] = ApplyTo(runner.members[i], events);
+  };
+  if (options_.apply_threads > 1 && runner.members.size() > 1 &&
+      events.size() >= kParallelApplyEvents) {
+    if (runner.crew == nullptr) {
+      runner.crew = std::make_unique<ApplyCrew>(
+          std::min(options_.apply_threads, runner.members.size()) - 1);
     }
-    return false;
+    runner.crew->Run(runner.members.size(), apply);
+  } else {
+    for (size_t i = 0; i < runner.members.size(); ++i) apply(i);
+  }
+  std::vector<std::pair<Entry*, absl::Status>> failed;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok())
+      failed.emplace_back(runner.members[i].entry, results[i]);
+  }
+  if (failed.empty()) return;
+  // Each leaves with its uncommitted writes: its state stays at its last
+  // commit.
+  std::erase_if(runner.members, [&failed](const Member& member) {
+    return std::any_of(failed.begin(), failed.end(), [&member](auto& one) {
+      return one.first == member.entry;
+    });
   });
-  if (runner.members.size() != members) WakeWaiters();
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [entry, error] : failed) Fail(*entry, std::move(error));
+  }
+  WakeWaiters();
+}
+
+absl::Status Engine::ApplyTo(Member& member,
+                             const std::vector<Envelope>& events) {
+  Entry& entry = *member.entry;
+  StagingWriter writer(db_, *entry.target->family, member.writes);
+  for (const Envelope& event : events) {
+    absl::Status applied = entry.projection->Apply(event, writer);
+    if (applied.ok()) continue;
+    return absl::Status(
+        applied.code(),
+        fmt::format("projection '{}' version {} failed to apply the event "
+                    "at global position {} (type {}): {}; fix the "
+                    "projection and restart",
+                    entry.projection->name(), entry.target->number,
+                    event.global_position(), event.type(),
+                    std::string(applied.message())));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Engine::Commit(Runner& runner) {
@@ -555,22 +666,38 @@ absl::Status Engine::Commit(Runner& runner) {
   // of events often updates the same (hot) keys many times, memtable
   // inserts are most of a rebuild's cost, and sorted inserts are the
   // cheapest.
-  rocksdb::WriteBatch batch;
   const std::string position = EncodeCheckpoint(runner.pending_position);
-  for (const Member& member : runner.members) {
+  auto add = [&](const Member& member, rocksdb::WriteBatch& batch) {
     const Version& target = *member.entry->target;
     const std::string& name = member.entry->projection->name();
     member.writes.AppendTo(batch, target.family);
     batch.Put(catalog_, CheckpointKey(name, target.number),
               runner.pending_checkpoint);
     batch.Put(catalog_, PositionKey(name, target.number), position);
-  }
-  // Unsynced: the states and their checkpoints are one batch, so a machine
-  // crash can only roll them back to an earlier commit, from which the
-  // engine re-applies the (synced) log. Syncing here cost one fsync per
+  };
+  // Unsynced: each version's state and checkpoint are in one batch, so a
+  // machine crash can only roll them back to an earlier commit, from which
+  // the engine re-applies the (synced) log. Syncing here cost one fsync per
   // commit on every write's path.
-  RETURN_IF_ERROR(
-      store_.Write(batch, eventstore::EventStore::Durability::kUnsynced));
+  constexpr auto kUnsynced = eventstore::EventStore::Durability::kUnsynced;
+  if (runner.crew != nullptr && runner.members.size() > 1 &&
+      runner.pending_events >= kParallelApplyEvents) {
+    // Large commits (catching up): a batch per version, written in
+    // parallel, as their memtable inserts take long. Should one fail, the
+    // versions' checkpoints differ from then on; each is still exact, and
+    // the next start gives them runners of their own that join later.
+    std::vector<absl::Status> written(runner.members.size());
+    runner.crew->Run(runner.members.size(), [&](size_t i) {
+      rocksdb::WriteBatch batch;
+      add(runner.members[i], batch);
+      written[i] = store_.Write(batch, kUnsynced);
+    });
+    for (const absl::Status& status : written) RETURN_IF_ERROR(status);
+  } else {
+    rocksdb::WriteBatch batch;
+    for (const Member& member : runner.members) add(member, batch);
+    RETURN_IF_ERROR(store_.Write(batch, kUnsynced));
+  }
   for (Member& member : runner.members) {
     member.writes.Clear();
     member.entry->target->checkpoint = runner.pending_checkpoint;
@@ -809,6 +936,10 @@ absl::StatusOr<std::unique_ptr<ProjectionEngine>> ProjectionEngine::Start(
   if (options.batch_events == 0) {
     return absl::InvalidArgumentError(
         "ProjectionEngine::Options.batch_events must be at least 1");
+  }
+  if (options.apply_threads == 0) {
+    options.apply_threads =
+        std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
   }
   auto engine = std::make_unique<Engine>(store, std::move(options));
   RETURN_IF_ERROR(engine->Init(std::move(projections)));

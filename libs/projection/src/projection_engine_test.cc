@@ -566,6 +566,30 @@ TEST_F(ProjectionEngineTest, AFailingProjectionLeavesTheOthersSharingItsFeed) {
   EXPECT_EQ(engine_->Status().at(1).state, ProjectionState::kFailed);
 }
 
+TEST_F(ProjectionEngineTest,
+       ALargeReadIsAppliedInParallelAndAFailureStaysApart) {
+  // One read of 1,000 events, applied to the three on three threads; "b"
+  // fails at the event with payload p500 (global position 501).
+  ASSERT_NO_FATAL_FAILURE(AppendMany(1000));
+  std::atomic<int> applied{0};
+  StartEngine(Counters({"a", "b", "c"}, {}, &applied, "p500"),
+              {.apply_threads = 3});
+  EXPECT_THAT(engine_->WaitForPosition("b", 1000, absl::Seconds(30)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       ::testing::HasSubstr("global position 501")));
+  for (const char* name : {"a", "c"}) {
+    ASSERT_THAT(engine_->WaitForPosition(name, 1000, absl::Seconds(30)),
+                IsOk());
+    EXPECT_EQ(Dump(name)["total"], "1000") << name;
+  }
+  // "b" applied the 500 events before p500 once, then stopped.
+  EXPECT_EQ(applied.load(), 2 * 1000 + 500);
+  EXPECT_EQ(engine_->Status().at(1).state, ProjectionState::kFailed);
+  const uint64_t later = Append("s", "later");
+  ASSERT_THAT(engine_->WaitForPosition("c", later, absl::Seconds(10)), IsOk());
+  EXPECT_EQ(Dump("c")["total"], "1001");
+}
+
 TEST_F(ProjectionEngineTest, RejectsBadProjectionsAndUnknownNames) {
   std::vector<std::unique_ptr<Projection>> two;
   two.push_back(std::make_unique<CountingProjection>(1));

@@ -183,6 +183,13 @@ class ProjectionEngine {
     // runner applying the previous one: rebuilds and catching up use two
     // cores. Default: true.
     bool read_ahead = true;
+    // Threads (the runner's own included) that apply a large read (256
+    // events or more: catching up, rebuilding, bulk writes) to the
+    // projections sharing it in parallel, each projection on one thread.
+    // Smaller reads are applied on the runner's thread. 1 applies every
+    // read on the runner's thread. Default (0): the machine's hardware
+    // threads, at most 8.
+    size_t apply_threads = 0;
     // How long a caught-up projection waits for new events before checking
     // for a stop. Default: 100 ms.
     absl::Duration poll_interval = absl::Milliseconds(100);
