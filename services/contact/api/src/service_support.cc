@@ -157,21 +157,6 @@ std::string EncodePageToken(const google::protobuf::Message& request,
 
 std::string NewUuid() { return base::NewRandomUuid(); }
 
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  // timespec's tv_nsec is in [0, 1e9) also before 1970, as Timestamp's
-  // nanos must be.
-  const timespec spec = absl::ToTimespec(time);
-  google::protobuf::Timestamp out;
-  out.set_seconds(spec.tv_sec);
-  out.set_nanos(static_cast<int32_t>(spec.tv_nsec));
-  return out;
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixSeconds(timestamp.seconds()) +
-         absl::Nanoseconds(timestamp.nanos());
-}
-
 absl::Status WaitFor(const ServiceDeps& deps,
                      const grpc::CallbackServerContext& call,
                      std::string_view projection, uint64_t position) {

@@ -34,6 +34,7 @@
 #include "crm/contact/domain/contact.h"
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
+#include "crm/contact/domain/proto_time.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/server/call_context.h"
 #include "crm/server/handler_pool.h"
@@ -118,9 +119,6 @@ std::string EncodePageToken(const google::protobuf::Message& request,
 
 // A random (version 4) UUID, for records created without a client id.
 std::string NewUuid();
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time);
-absl::Time FromTimestamp(const google::protobuf::Timestamp& timestamp);
 
 // ---- Reads -----------------------------------------------------------------
 

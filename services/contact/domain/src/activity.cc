@@ -26,7 +26,7 @@ bool IsContentField(std::string_view path) {
 std::optional<absl::Time> OptionalTime(bool has,
                                        const google::protobuf::Timestamp& t) {
   if (!has) return std::nullopt;
-  return internal::FromProto(t);
+  return FromTimestamp(t);
 }
 
 ActivityFields CurrentFields(const ActivityState& state,
@@ -166,12 +166,12 @@ class ActivityDecider {
     logged.set_account_id(fields.account_id);
     logged.set_owner(fields.owner);
     logged.set_direction(fields.direction);
-    *logged.mutable_start_time() = internal::ToProto(*fields.start_time);
+    *logged.mutable_start_time() = ToTimestamp(*fields.start_time);
     if (fields.end_time) {
-      *logged.mutable_end_time() = internal::ToProto(*fields.end_time);
+      *logged.mutable_end_time() = ToTimestamp(*fields.end_time);
     }
     if (fields.due_time) {
-      *logged.mutable_due_time() = internal::ToProto(*fields.due_time);
+      *logged.mutable_due_time() = ToTimestamp(*fields.due_time);
     }
     ASSIGN_OR_RETURN(*logged.mutable_sealed_content(), Seal(fields));
     return Events{std::move(logged)};
@@ -223,13 +223,13 @@ class ActivityDecider {
     updated.set_owner(next.owner);
     updated.set_direction(next.direction);
     if (next.start_time) {
-      *updated.mutable_start_time() = internal::ToProto(*next.start_time);
+      *updated.mutable_start_time() = ToTimestamp(*next.start_time);
     }
     if (next.end_time) {
-      *updated.mutable_end_time() = internal::ToProto(*next.end_time);
+      *updated.mutable_end_time() = ToTimestamp(*next.end_time);
     }
     if (next.due_time) {
-      *updated.mutable_due_time() = internal::ToProto(*next.due_time);
+      *updated.mutable_due_time() = ToTimestamp(*next.due_time);
     }
     if (reseal) {
       ASSIGN_OR_RETURN(*updated.mutable_sealed_content(), Seal(next));

@@ -133,7 +133,7 @@ class ContactApplier {
     consent.source = e.source();
     consent.give_time = meta_.occurred_at;
     if (e.has_expire_time()) {
-      consent.expire_time = internal::FromProto(e.expire_time());
+      consent.expire_time = FromTimestamp(e.expire_time());
     } else {
       consent.expire_time.reset();
     }

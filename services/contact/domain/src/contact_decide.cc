@@ -199,7 +199,7 @@ class ContactDecider {
                               : command.legal_basis);
     given.set_source(command.source);
     if (command.expire_time.has_value()) {
-      *given.mutable_expire_time() = internal::ToProto(*command.expire_time);
+      *given.mutable_expire_time() = ToTimestamp(*command.expire_time);
     }
     return Events{std::move(given)};
   }

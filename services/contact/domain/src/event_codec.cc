@@ -102,7 +102,7 @@ EventMeta EventMetaOf(const common::v1::EventEnvelope& envelope) {
   EventMeta meta;
   meta.tenant = envelope.tenant();
   meta.actor = envelope.actor();
-  meta.occurred_at = internal::FromProto(envelope.occurred_at());
+  meta.occurred_at = FromTimestamp(envelope.occurred_at());
   return meta;
 }
 

@@ -23,8 +23,8 @@ common::v1::EventEnvelope Envelope(uint64_t position, std::string stream,
   envelope.set_schema_version(schema_version);
   absl::Time at = absl::FromUnixSeconds(1551398400) +  // 2019-03-01
                   absl::Minutes(static_cast<int64_t>(position));
-  *envelope.mutable_occurred_at() = internal::ToProto(at);
-  *envelope.mutable_recorded_at() = internal::ToProto(at);
+  *envelope.mutable_occurred_at() = ToTimestamp(at);
+  *envelope.mutable_recorded_at() = ToTimestamp(at);
   envelope.set_correlation_id(
       DeriveId("fixture/correlation", std::to_string(position)));
   envelope.set_actor("user-1");

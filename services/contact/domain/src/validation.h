@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "crm/contact/domain/field_violation.h"
+#include "crm/contact/domain/proto_time.h"
 #include "crm/contact/v1/contact_types.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
@@ -83,10 +84,6 @@ std::vector<std::string> ExpandUpdateMask(
 
 // True when `path` is in `paths`.
 bool Contains(const std::vector<std::string>& paths, std::string_view path);
-
-// Proto timestamps.
-google::protobuf::Timestamp ToProto(absl::Time time);
-absl::Time FromProto(const google::protobuf::Timestamp& timestamp);
 
 // "owner" etc. error messages shared by the aggregates.
 absl::Status NotFound(std::string_view kind, std::string_view id);

@@ -13,14 +13,11 @@
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
 #include "crm/contact/domain/normalize.h"
+#include "crm/contact/domain/proto_time.h"
 #include "fmt/format.h"
-#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
-
-using internal::GetTime;
-using internal::SetTime;
 
 // Index entries one Scan reads.
 constexpr size_t kChunk = 256;
@@ -104,7 +101,7 @@ bool Matches(const v1::Account& a, std::string_view folded_name,
     }
   }
   if (query.updated_since.has_value() &&
-      GetTime(a.update_time()) < *query.updated_since) {
+      FromTimestamp(a.update_time()) < *query.updated_since) {
     return false;
   }
   return true;
@@ -164,7 +161,7 @@ class RelationshipFolder {
 
   absl::Status operator()(const v1::RelationshipAdded& e) {
     v1::ContactRelationship r = Make(e.relationship());
-    SetTime(EventMetaOf(event_).occurred_at, r.mutable_create_time());
+    SetTimestamp(EventMetaOf(event_).occurred_at, r.mutable_create_time());
     Put(r);
     return absl::OkStatus();
   }
@@ -200,7 +197,7 @@ class RelationshipFolder {
             Parse<v1::ContactRelationship>(*old, kRelationshipsProjection));
         *r.mutable_create_time() = before.create_time();
       } else {
-        SetTime(EventMetaOf(event_).occurred_at, r.mutable_create_time());
+        SetTimestamp(EventMetaOf(event_).occurred_at, r.mutable_create_time());
       }
       Put(r);
     }
@@ -348,9 +345,10 @@ v1::Account AccountResource(const AccountState& state) {
   } else {
     a.set_state(v1::RECORD_STATE_ACTIVE);
   }
-  SetTime(state.create_time, a.mutable_create_time());
-  SetTime(state.update_time, a.mutable_update_time());
-  if (state.delete_time) SetTime(*state.delete_time, a.mutable_delete_time());
+  SetTimestamp(state.create_time, a.mutable_create_time());
+  SetTimestamp(state.update_time, a.mutable_update_time());
+  if (state.delete_time)
+    SetTimestamp(*state.delete_time, a.mutable_delete_time());
   a.set_etag(std::to_string(state.version));
   a.set_source(state.source);
   return a;
@@ -378,9 +376,9 @@ AccountState AccountStateOf(const v1::Account& a, std::string_view tenant) {
   p.set_description(a.description());
   state.deleted = a.has_delete_time();
   state.merged_into = IdIn(RecordType::kAccount, a.merged_into());
-  state.create_time = GetTime(a.create_time());
-  state.update_time = GetTime(a.update_time());
-  if (a.has_delete_time()) state.delete_time = GetTime(a.delete_time());
+  state.create_time = FromTimestamp(a.create_time());
+  state.update_time = FromTimestamp(a.update_time());
+  if (a.has_delete_time()) state.delete_time = FromTimestamp(a.delete_time());
   return state;
 }
 

@@ -11,16 +11,13 @@
 #include "crm/contact/domain/contact.h"
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
+#include "crm/contact/domain/proto_time.h"
 #include "fmt/format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
-
-using internal::GetTime;
-using internal::SetTime;
 
 // Index entries one Scan reads per record.
 constexpr size_t kChunk = 128;
@@ -30,7 +27,7 @@ constexpr size_t kTimeKeySize = 17;
 std::optional<absl::Time> GetOptionalTime(
     bool has, const google::protobuf::Timestamp& time) {
   if (!has) return std::nullopt;
-  return GetTime(time);
+  return FromTimestamp(time);
 }
 
 std::string IdIn(RecordType type, std::string_view name) {
@@ -74,7 +71,7 @@ std::string RedirectKey(std::string_view tenant, bool account,
 
 // "<start time, newest first>/<id>".
 std::string SortKey(const v1::Activity& activity, std::string_view id) {
-  const int64_t nanos = absl::ToUnixNanos(GetTime(activity.start_time()));
+  const int64_t nanos = absl::ToUnixNanos(FromTimestamp(activity.start_time()));
   // Order-preserving to unsigned, then inverted: newest sorts first.
   const uint64_t ordered = static_cast<uint64_t>(nanos) ^ (uint64_t{1} << 63);
   return fmt::format("{:016x}/{}", ~ordered, id);
@@ -207,7 +204,7 @@ bool Matches(const v1::Activity& a, const ActivityListQuery& query) {
     return false;
   }
   if (query.due_before.has_value() &&
-      (!a.has_due_time() || GetTime(a.due_time()) >= *query.due_before)) {
+      (!a.has_due_time() || FromTimestamp(a.due_time()) >= *query.due_before)) {
     return false;
   }
   return true;
@@ -318,15 +315,15 @@ StoredActivity StoredActivityOf(const ActivityState& state) {
   }
   a.set_owner(state.owner);
   a.set_direction(state.direction);
-  if (state.start_time) SetTime(*state.start_time, a.mutable_start_time());
-  if (state.end_time) SetTime(*state.end_time, a.mutable_end_time());
-  if (state.due_time) SetTime(*state.due_time, a.mutable_due_time());
+  if (state.start_time) SetTimestamp(*state.start_time, a.mutable_start_time());
+  if (state.end_time) SetTimestamp(*state.end_time, a.mutable_end_time());
+  if (state.due_time) SetTimestamp(*state.due_time, a.mutable_due_time());
   a.set_done(state.done);
   if (state.complete_time) {
-    SetTime(*state.complete_time, a.mutable_complete_time());
+    SetTimestamp(*state.complete_time, a.mutable_complete_time());
   }
-  SetTime(state.create_time, a.mutable_create_time());
-  SetTime(state.update_time, a.mutable_update_time());
+  SetTimestamp(state.create_time, a.mutable_create_time());
+  SetTimestamp(state.update_time, a.mutable_update_time());
   a.set_deleted(state.deleted);
   a.set_etag(std::to_string(state.version));
   out.sealed_content = state.sealed_content;
@@ -353,8 +350,8 @@ ActivityState ActivityStateOf(const StoredActivity& stored,
   state.complete_time =
       GetOptionalTime(a.has_complete_time(), a.complete_time());
   state.deleted = a.deleted();
-  state.create_time = GetTime(a.create_time());
-  state.update_time = GetTime(a.update_time());
+  state.create_time = FromTimestamp(a.create_time());
+  state.update_time = FromTimestamp(a.update_time());
   return state;
 }
 

@@ -5,15 +5,12 @@
 
 #include "absl/status/status.h"
 #include "crm/contact/domain/ids.h"
+#include "crm/contact/domain/proto_time.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
-
-using internal::GetTime;
-using internal::SetTime;
 
 std::string IdOf(RecordType type, std::string_view name) {
   absl::StatusOr<std::string> id = ParseResourceName(type, name);
@@ -78,10 +75,11 @@ StoredContact FromState(const ContactState& state) {
   } else {
     c.set_state(v1::RECORD_STATE_ACTIVE);
   }
-  SetTime(state.create_time, c.mutable_create_time());
-  SetTime(state.update_time, c.mutable_update_time());
-  if (state.delete_time) SetTime(*state.delete_time, c.mutable_delete_time());
-  if (state.erase_time) SetTime(*state.erase_time, c.mutable_erase_time());
+  SetTimestamp(state.create_time, c.mutable_create_time());
+  SetTimestamp(state.update_time, c.mutable_update_time());
+  if (state.delete_time)
+    SetTimestamp(*state.delete_time, c.mutable_delete_time());
+  if (state.erase_time) SetTimestamp(*state.erase_time, c.mutable_erase_time());
   c.set_etag(std::to_string(state.version));
   c.set_source(state.source);
   out.sealed_personal = state.sealed_personal;
@@ -102,10 +100,10 @@ ContactState ToState(const StoredContact& contact, std::string_view tenant) {
   state.deleted = c.has_delete_time();
   state.erased = c.state() == v1::RECORD_STATE_ERASED;
   state.merged_into = IdOf(RecordType::kContact, c.merged_into());
-  state.create_time = GetTime(c.create_time());
-  state.update_time = GetTime(c.update_time());
-  if (c.has_delete_time()) state.delete_time = GetTime(c.delete_time());
-  if (c.has_erase_time()) state.erase_time = GetTime(c.erase_time());
+  state.create_time = FromTimestamp(c.create_time());
+  state.update_time = FromTimestamp(c.update_time());
+  if (c.has_delete_time()) state.delete_time = FromTimestamp(c.delete_time());
+  if (c.has_erase_time()) state.erase_time = FromTimestamp(c.erase_time());
   return state;
 }
 

@@ -9,14 +9,11 @@
 #include "crm/contact/domain/contact.h"
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
+#include "crm/contact/domain/proto_time.h"
 #include "fmt/format.h"
-#include "proto_time.h"
 
 namespace crm::contact::projections {
 namespace {
-
-using internal::GetTime;
-using internal::TimeProto;
 
 std::string ConsentPrefix(std::string_view tenant, std::string_view id) {
   return fmt::format("{}/{}/", tenant, id);
@@ -34,12 +31,13 @@ ConsentState ToConsentState(const v1::Consent& consent) {
   state.granted = consent.granted();
   state.legal_basis = consent.legal_basis();
   state.source = consent.source();
-  if (consent.has_give_time()) state.give_time = GetTime(consent.give_time());
+  if (consent.has_give_time())
+    state.give_time = FromTimestamp(consent.give_time());
   if (consent.has_withdraw_time()) {
-    state.withdraw_time = GetTime(consent.withdraw_time());
+    state.withdraw_time = FromTimestamp(consent.withdraw_time());
   }
   if (consent.has_expire_time()) {
-    state.expire_time = GetTime(consent.expire_time());
+    state.expire_time = FromTimestamp(consent.expire_time());
   }
   return state;
 }
@@ -54,12 +52,12 @@ v1::Consent ToConsent(std::string_view id, std::string_view purpose,
   consent.set_legal_basis(state.legal_basis);
   consent.set_source(state.source);
   if (state.give_time)
-    *consent.mutable_give_time() = TimeProto(*state.give_time);
+    *consent.mutable_give_time() = ToTimestamp(*state.give_time);
   if (state.withdraw_time) {
-    *consent.mutable_withdraw_time() = TimeProto(*state.withdraw_time);
+    *consent.mutable_withdraw_time() = ToTimestamp(*state.withdraw_time);
   }
   if (state.expire_time) {
-    *consent.mutable_expire_time() = TimeProto(*state.expire_time);
+    *consent.mutable_expire_time() = ToTimestamp(*state.expire_time);
   }
   return consent;
 }
@@ -164,7 +162,7 @@ v1::ConsentChannel ConsentChannelNamed(std::string_view name) {
 
 v1::Consent ConsentOf(v1::Consent stored, absl::Time now) {
   if (stored.granted() && stored.has_expire_time() &&
-      GetTime(stored.expire_time()) <= now) {
+      FromTimestamp(stored.expire_time()) <= now) {
     stored.set_granted(false);
   }
   return stored;
