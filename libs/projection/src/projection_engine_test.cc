@@ -186,6 +186,17 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
     FAIL() << "the projections were not all live within 30 s";
   }
 
+  // Appends one event to `stream`, then expects projections "a", "b" and
+  // "c" to have counted every event of the log exactly once.
+  void AppendAndExpectEachCountsTheLog(const std::string& stream) {
+    const uint64_t last = Append(stream, "x");
+    for (const char* name : {"a", "b", "c"}) {
+      ASSERT_THAT(engine_->WaitForPosition(name, last, absl::Seconds(30)),
+                  IsOk());
+      EXPECT_EQ(Dump(name)["total"], absl::StrCat(last)) << name;
+    }
+  }
+
   // Every entry of the serving version.
   std::map<std::string, std::string> Dump(std::string_view name = "counts") {
     std::map<std::string, std::string> entries;
@@ -233,12 +244,7 @@ class ProjectionEngineTest : public eventstore::test_util::StoreTest {
     }
     EXPECT_EQ(source->open.load(), 1) << "the runners did not join";
     EXPECT_EQ(source->opened.load(), 2);
-    const uint64_t last = Append("after", "x");
-    for (const char* name : {"a", "b", "c"}) {
-      ASSERT_THAT(engine_->WaitForPosition(name, last, absl::Seconds(30)),
-                  IsOk());
-      EXPECT_EQ(Dump(name)["total"], absl::StrCat(last)) << name;
-    }
+    ASSERT_NO_FATAL_FAILURE(AppendAndExpectEachCountsTheLog("after"));
     ASSERT_OK_AND_ASSIGN(auto view, engine_->View(rebuilt));
     EXPECT_EQ(view->version(), 2u);
   }
@@ -527,12 +533,7 @@ TEST_F(ProjectionEngineTest, ProjectionsAtOneCheckpointShareOneFeed) {
   StartEngine(Counters({"a", "b", "c"}), {.source = source});
   ASSERT_NO_FATAL_FAILURE(WaitUntilAllLive());
   EXPECT_EQ(source->opened.load(), 1);
-  const uint64_t last = Append("late", "x");
-  for (const char* name : {"a", "b", "c"}) {
-    ASSERT_THAT(engine_->WaitForPosition(name, last, absl::Seconds(30)),
-                IsOk());
-    EXPECT_EQ(Dump(name)["total"], absl::StrCat(last)) << name;
-  }
+  ASSERT_NO_FATAL_FAILURE(AppendAndExpectEachCountsTheLog("late"));
   // Their checkpoints committed together: a restart shares one feed again.
   auto restarted = std::make_shared<CountingSource>(*store_);
   StartEngine(Counters({"a", "b", "c"}), {.source = restarted});
