@@ -3,8 +3,11 @@
 // fast as it can, until the parent kills it with SIGKILL. It prints
 // "started" on stdout once the engine runs.
 //
-// Usage: projection_crash_child <store path> [<version> <build batch bytes>]
-// (default: version 1, and the engine's default build batch)
+// Usage: projection_crash_child <store path> [<version> <build batch bytes>
+//        [<batch events> <projections>]]
+// (default: version 1, the engine's default build batch, reads of 16
+// events, one projection; with 3 projections they are named "counts",
+// "counts_b" and "counts_c")
 //
 // It never returns; on an error it prints it to stderr and exits with 2.
 #include <signal.h>
@@ -36,12 +39,17 @@ int main(int argc, char** argv) {
   // Small batches: many checkpoints, so kills land between and inside them.
   engine_options.batch_events = 16;
   engine_options.poll_interval = absl::Milliseconds(5);
-  if ((argc != 2 && argc != 4) ||
-      (argc == 4 &&
+  int projection_count = 1;
+  if ((argc != 2 && argc != 4 && argc != 6) ||
+      (argc >= 4 &&
        (!absl::SimpleAtoi(argv[2], &version) ||
-        !absl::SimpleAtoi(argv[3], &engine_options.build_batch_bytes)))) {
+        !absl::SimpleAtoi(argv[3], &engine_options.build_batch_bytes))) ||
+      (argc == 6 && (!absl::SimpleAtoi(argv[4], &engine_options.batch_events) ||
+                     !absl::SimpleAtoi(argv[5], &projection_count) ||
+                     (projection_count != 1 && projection_count != 3)))) {
     std::cerr << "usage: projection_crash_child <store path> [<version> "
-                 "<build batch bytes>]"
+                 "<build batch bytes> [<batch events> <projections: 1 or "
+                 "3>]]"
               << std::endl;
     return 2;
   }
@@ -51,9 +59,12 @@ int main(int argc, char** argv) {
   auto store = crm::eventstore::EventStore::Open(options);
   if (!store.ok()) Fail(store.status().ToString());
   std::vector<std::unique_ptr<crm::projection::Projection>> projections;
-  projections.push_back(
-      std::make_unique<crm::projection::test_util::CountingProjection>(
-          version));
+  for (const char* name : {"counts", "counts_b", "counts_c"}) {
+    if (static_cast<int>(projections.size()) == projection_count) break;
+    projections.push_back(
+        std::make_unique<crm::projection::test_util::CountingProjection>(
+            version, nullptr, "", name));
+  }
   auto engine = crm::projection::ProjectionEngine::Start(
       **store, std::move(projections), engine_options);
   if (!engine.ok()) Fail(engine.status().ToString());

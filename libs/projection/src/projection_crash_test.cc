@@ -3,7 +3,8 @@
 // times, then lets the projection catch up and checks that every event of
 // the log was applied exactly once and that the state equals a rebuild from
 // the whole log. A second test kills the child while it rebuilds a new
-// version beside a serving one, staging several reads per commit. The child
+// version beside a serving one, staging several reads per commit; a third
+// while three projections commit large reads in parallel. The child
 // is its own binary (projection_crash_child.cc),
 // started with fork + exec: a plain fork would inherit RocksDB's thread
 // pools as memory only and could deadlock.
@@ -46,16 +47,24 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
   // Runs the child for `run_ms`, then kills it and reaps it. With
   // `after_start`, run_ms counts from when the child's engine has started
   // (at most 60 s later). `version` and `build_batch_bytes` are passed on
-  // when version is not 0.
+  // when version is not 0, and with them `batch_events` and `projections`
+  // when projections is not 0.
   void RunAndKillChild(int run_ms, uint32_t version = 0,
-                       size_t build_batch_bytes = 0, bool after_start = false) {
+                       size_t build_batch_bytes = 0, bool after_start = false,
+                       size_t batch_events = 0, int projections = 0) {
     std::string path = StorePath();
     std::string binary = CRM_PROJECTION_CRASH_CHILD;
     std::string version_arg = absl::StrCat(version);
     std::string bytes_arg = absl::StrCat(build_batch_bytes);
-    char* argv[] = {binary.data(), path.data(),
+    std::string batch_arg = absl::StrCat(batch_events);
+    std::string projections_arg = absl::StrCat(projections);
+    char* argv[] = {binary.data(),
+                    path.data(),
                     version == 0 ? nullptr : version_arg.data(),
-                    bytes_arg.data(), nullptr};
+                    bytes_arg.data(),
+                    projections == 0 ? nullptr : batch_arg.data(),
+                    projections_arg.data(),
+                    nullptr};
     int out[2];
     ASSERT_EQ(pipe(out), 0);
     const pid_t pid = fork();
@@ -98,20 +107,22 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
     return value;
   }
 
-  // The checkpoint of counts `version` (the local log's: a position).
-  uint64_t Checkpoint(uint32_t version = 1) {
-    const std::string value =
-        CatalogValue(absl::StrCat("checkpoint/counts/", version));
+  // The checkpoint of `name` `version` (the local log's: a position).
+  uint64_t Checkpoint(uint32_t version = 1, std::string_view name = "counts") {
+    const std::string value = CatalogValue(
+        absl::StrCat("checkpoint/", std::string(name), "/", version));
     if (value.size() != 8) return 0;
     uint64_t position = 0;
     for (char c : value) position = (position << 8) | static_cast<uint8_t>(c);
     return position;
   }
 
-  // Checks the state of counts against the log: the total, and each of
+  // Checks the state of `name` against the log: the total, and each of
   // `streams` streams ("s0" ...) counted exactly once per event.
-  void ExpectCountsMatchTheLog(const ProjectionEngine& engine, int streams) {
-    const std::map<std::string, std::string> state = Dump(engine);
+  void ExpectCountsMatchTheLog(const ProjectionEngine& engine, int streams,
+                               std::string_view name = "counts") {
+    SCOPED_TRACE(name);
+    const std::map<std::string, std::string> state = Dump(engine, name);
     EXPECT_EQ(state.at("total"), absl::StrCat(store_->LastPosition()));
     for (int s = 0; s < streams; ++s) {
       const std::string stream = absl::StrCat("s", s);
@@ -123,9 +134,10 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
     }
   }
 
-  std::map<std::string, std::string> Dump(const ProjectionEngine& engine) {
+  std::map<std::string, std::string> Dump(const ProjectionEngine& engine,
+                                          std::string_view name = "counts") {
     std::map<std::string, std::string> entries;
-    auto view = engine.View("counts");
+    auto view = engine.View(name);
     EXPECT_THAT(view, ::crm::testing::IsOk());
     if (!view.ok()) return entries;
     std::string after;
@@ -267,6 +279,66 @@ TEST_F(ProjectionCrashTest, KilledRebuildResumesAndSwapsOnlyWhenComplete) {
                                       absl::Seconds(60)),
               ::crm::testing::IsOk());
   ExpectCountsMatchTheLog(*engine, kStreams);
+}
+
+TEST_F(ProjectionCrashTest, KilledParallelCommitsLeaveEachProjectionExact) {
+  // Three projections share a runner; reads of 512 events are applied on
+  // several threads and committed as one batch per projection, written in
+  // parallel (the build commits every read): a kill can land between those
+  // writes, leaving the three at different checkpoints. Each must still
+  // count every event exactly once, and the next start joins them again.
+  constexpr int kSeed = 20'000;
+  constexpr int kStreams = 200;
+  const std::vector<std::string> names = {"counts", "counts_b", "counts_c"};
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  for (int append = 0; append < kSeed / 10; ++append) {
+    std::vector<Envelope> events(10);
+    for (Envelope& event : events) {
+      event.set_type("test.Happened");
+      event.set_payload(absl::StrCat("seed-", append));
+    }
+    ASSERT_THAT(store_->Append(absl::StrCat("s", append % kStreams),
+                               eventstore::ExpectedVersion::Any(), events),
+                ::crm::testing::IsOk());
+  }
+  // Reopening replays the WAL into table files once, here.
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  store_.reset();
+
+  std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> run_ms(20, 400);
+  int killed_mid_work = 0;
+  for (int round = 0; round < 8; ++round) {
+    SCOPED_TRACE(absl::StrCat("round ", round));
+    ASSERT_NO_FATAL_FAILURE(RunAndKillChild(
+        run_ms(random), /*version=*/1, /*build_batch_bytes=*/1,
+        /*after_start=*/true, /*batch_events=*/512, /*projections=*/3));
+    ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+    for (const std::string& name : names) {
+      const uint64_t checkpoint = Checkpoint(1, name);
+      if (checkpoint > 0 && checkpoint < store_->LastPosition()) {
+        ++killed_mid_work;
+        break;
+      }
+    }
+    store_.reset();
+  }
+  EXPECT_GT(killed_mid_work, 0);
+
+  ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
+  std::vector<std::unique_ptr<Projection>> projections;
+  for (const std::string& name : names) {
+    projections.push_back(
+        std::make_unique<CountingProjection>(1, nullptr, "", name));
+  }
+  ASSERT_OK_AND_ASSIGN(
+      auto engine, ProjectionEngine::Start(*store_, std::move(projections)));
+  for (const std::string& name : names) {
+    ASSERT_THAT(engine->WaitForPosition(name, store_->LastPosition(),
+                                        absl::Seconds(120)),
+                ::crm::testing::IsOk());
+    ExpectCountsMatchTheLog(*engine, kStreams, name);
+  }
 }
 
 }  // namespace
