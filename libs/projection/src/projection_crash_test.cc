@@ -96,6 +96,21 @@ class ProjectionCrashTest : public eventstore::test_util::StoreTest {
     }
   }
 
+  // Appends `count` events to the open store, 10 per append, round robin
+  // over `streams` streams ("s0" ...).
+  void Seed(int count, int streams) {
+    for (int append = 0; append < count / 10; ++append) {
+      std::vector<Envelope> events(10);
+      for (Envelope& event : events) {
+        event.set_type("test.Happened");
+        event.set_payload(absl::StrCat("seed-", append));
+      }
+      ASSERT_THAT(store_->Append(absl::StrCat("s", append % streams),
+                                 eventstore::ExpectedVersion::Any(), events),
+                  ::crm::testing::IsOk());
+    }
+  }
+
   // A catalog entry, read without running the engine ("" when missing).
   std::string CatalogValue(const std::string& key) {
     auto catalog = store_->ColumnFamily("projection_catalog");
@@ -221,16 +236,7 @@ TEST_F(ProjectionCrashTest, KilledRebuildResumesAndSwapsOnlyWhenComplete) {
   constexpr int kStreams = 2000;
   constexpr size_t kBuildBatchBytes = 32 << 10;
   ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
-  for (int append = 0; append < kSeed / 10; ++append) {
-    std::vector<Envelope> events(10);
-    for (Envelope& event : events) {
-      event.set_type("test.Happened");
-      event.set_payload(absl::StrCat("seed-", append));
-    }
-    ASSERT_THAT(store_->Append(absl::StrCat("s", append % kStreams),
-                               eventstore::ExpectedVersion::Any(), events),
-                ::crm::testing::IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(Seed(kSeed, kStreams));
   {
     std::vector<std::unique_ptr<Projection>> version1;
     version1.push_back(std::make_unique<CountingProjection>(1));
@@ -291,16 +297,7 @@ TEST_F(ProjectionCrashTest, KilledParallelCommitsLeaveEachProjectionExact) {
   constexpr int kStreams = 200;
   const std::vector<std::string> names = {"counts", "counts_b", "counts_c"};
   ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
-  for (int append = 0; append < kSeed / 10; ++append) {
-    std::vector<Envelope> events(10);
-    for (Envelope& event : events) {
-      event.set_type("test.Happened");
-      event.set_payload(absl::StrCat("seed-", append));
-    }
-    ASSERT_THAT(store_->Append(absl::StrCat("s", append % kStreams),
-                               eventstore::ExpectedVersion::Any(), events),
-                ::crm::testing::IsOk());
-  }
+  ASSERT_NO_FATAL_FAILURE(Seed(kSeed, kStreams));
   // Reopening replays the WAL into table files once, here.
   ASSERT_NO_FATAL_FAILURE(OpenStore(/*sync=*/false));
   store_.reset();
