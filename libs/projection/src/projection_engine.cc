@@ -622,19 +622,22 @@ void Engine::Apply(Runner& runner, const std::vector<Envelope>& events) {
   } else {
     for (size_t i = 0; i < runner.members.size(); ++i) apply(i);
   }
+  if (std::all_of(results.begin(), results.end(),
+                  [](const absl::Status& result) { return result.ok(); })) {
+    return;
+  }
+  // A member that failed leaves with its uncommitted writes: its state
+  // stays at its last commit.
+  std::vector<Member> kept;
   std::vector<std::pair<Entry*, absl::Status>> failed;
   for (size_t i = 0; i < results.size(); ++i) {
-    if (!results[i].ok())
-      failed.emplace_back(runner.members[i].entry, results[i]);
+    if (results[i].ok()) {
+      kept.push_back(std::move(runner.members[i]));
+    } else {
+      failed.emplace_back(runner.members[i].entry, std::move(results[i]));
+    }
   }
-  if (failed.empty()) return;
-  // Each leaves with its uncommitted writes: its state stays at its last
-  // commit.
-  std::erase_if(runner.members, [&failed](const Member& member) {
-    return std::any_of(failed.begin(), failed.end(), [&member](auto& one) {
-      return one.first == member.entry;
-    });
-  });
+  runner.members = std::move(kept);
   {
     absl::MutexLock lock(&mu_);
     for (auto& [entry, error] : failed) Fail(*entry, std::move(error));
@@ -762,7 +765,8 @@ absl::Status Engine::MaybeServe(Runner& runner, const EventFeed& feed) {
 absl::Status Engine::Next(Runner& runner, EventFeed& feed,
                           std::vector<Envelope>& events,
                           std::string& checkpoint) {
-  const bool idle = runner.pending_events == 0;
+  // Only with another runner is there anyone to hand members over.
+  const bool idle = runner.pending_events == 0 && runners_.size() > 1;
   if (idle) {
     absl::MutexLock lock(&mu_);
     runner.waiting = true;
