@@ -29,11 +29,12 @@ function(crm_cc_library)
 endfunction()
 
 # crm_cc_binary(NAME name SRCS ... DEPS ...)
+# Links the allocator chosen by CRM_MALLOC (empty for "system").
 function(crm_cc_binary)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_compile_options(${ARG_NAME} PRIVATE ${CRM_WARNINGS})
-  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} ${CRM_MALLOC_LIBRARY})
 endfunction()
 
 # crm_cc_test(NAME name LABEL label SRCS ... DEPS ...)

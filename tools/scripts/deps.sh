@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev libspdlog-dev
   libphonenumber-dev libicu-dev libcsv-dev
+  libjemalloc-dev
 )
 
 missing=()
