@@ -126,7 +126,10 @@ class OutboxRelayImpl final : public OutboxRelay {
     relay->last_error_ = KafkaErrorToStatus(
         code,
         fmt::format("in the producer for {} ({})", relay->topic_, reason));
-    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) relay->connected_ = false;
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+      relay->connected_ = false;
+      relay->delivered_ = false;  // Deliveries before this one are older news.
+    }
   }
 
   void Delivered(uint64_t position, rd_kafka_resp_err_t err) {
@@ -143,8 +146,7 @@ class OutboxRelayImpl final : public OutboxRelay {
     if (position > acked_cursor_ && position - acked_cursor_ <= acked_.size()) {
       acked_[position - acked_cursor_ - 1] = true;
     }
-    absl::MutexLock lock(&mu_);
-    connected_ = true;
+    delivered_ = true;  // Published as connected_ by PersistCursor.
   }
 
   void RecordError(absl::Status status) {
@@ -285,7 +287,11 @@ class OutboxRelayImpl final : public OutboxRelay {
       ++acked_cursor_;
     }
     {
+      // Once per round, not per delivery: Flush waits on mu_, and every
+      // unlock re-evaluates its condition.
       absl::MutexLock lock(&mu_);
+      if (delivered_) connected_ = true;
+      delivered_ = false;
       if (acked_cursor_ == cursor_) return;
     }
     const absl::Time now = absl::Now();
@@ -355,6 +361,7 @@ class OutboxRelayImpl final : public OutboxRelay {
   absl::Time last_cursor_store_ = absl::InfinitePast();
   bool reset_needed_ = false;
   bool discarding_ = false;  // Ignore delivery reports while destroying.
+  bool delivered_ = false;   // A delivery succeeded since PersistCursor.
   std::thread thread_;
 
   mutable absl::Mutex mu_;

@@ -71,8 +71,9 @@ struct RelayOptions {
   // relay holds while Kafka is slow or down. Default: 10,000.
   size_t max_in_flight = 10'000;
 
-  // Most events read from the store at once. Default: 512.
-  size_t read_batch_events = 512;
+  // Most events read from the store at once. Default: 2,048 (about 700 KB
+  // of 256-byte events; the relay holds two such batches).
+  size_t read_batch_events = 2048;
 
   // How long the destructor waits for outstanding deliveries before it
   // drops them (they are produced again on the next start). Default: 2 s.
