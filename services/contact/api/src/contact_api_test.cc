@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api_test_fixture.h"
 #include "crm/contact/api/contact_service.h"
@@ -395,6 +396,72 @@ TEST_F(ContactApiTest, AFullHandlerPoolRefusesAtOnceAndRecovers) {
                            << served.error_message();
   EXPECT_EQ(got.given_name(), "Ada");
   EXPECT_EQ(MustCreate(Person("Grace", "Hopper")).given_name(), "Grace");
+}
+
+TEST_F(ContactApiTest, ACallWhoseDeadlinePassedInTheQueueChangesNothing) {
+  Stop();
+  service_options_.handler_threads = 1;
+  service_options_.max_wait = absl::Seconds(30);
+  Start(1);
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  // Waits (at most 8 s) until `done` holds for the pool's stats.
+  server::HandlerPool::Stats stats;
+  const auto wait_for_pool = [&](auto done) {
+    for (int i = 0; i < 800; ++i) {
+      stats = service_->handler_pool().stats();
+      if (done(stats)) return true;
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for_pool([](const server::HandlerPool::Stats& s) {
+    return s.busy == 0 && s.queued == 0;
+  }));
+  const uint64_t run_before = stats.run;
+
+  // The only thread waits, for 2 s, for a position the log never reaches.
+  // Shared with the callback, so an early return leaves it nothing freed.
+  struct Blocker {
+    grpc::ClientContext context;
+    v1::GetContactRequest request;
+    v1::Contact response;
+    absl::Notification done;
+  };
+  auto blocker = std::make_shared<Blocker>();
+  blocker->context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  blocker->context.AddMetadata(kTenantKey, "acme");
+  blocker->context.AddMetadata(kActorKey, "u1");
+  blocker->request.set_name(ada.name());
+  blocker->request.set_min_position(store_->LastPosition() + 1);
+  stub_->async()->GetContact(
+      &blocker->context, &blocker->request, &blocker->response,
+      [blocker](grpc::Status) { blocker->done.Notify(); });
+  ASSERT_TRUE(wait_for_pool(
+      [](const server::HandlerPool::Stats& s) { return s.busy == 1; }));
+
+  // A create queued behind it gives up first.
+  const uint64_t before = store_->LastPosition();
+  grpc::ClientContext context;
+  context.set_deadline(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(300)));
+  context.AddMetadata(kTenantKey, "acme");
+  context.AddMetadata(kActorKey, "u1");
+  v1::CreateContactRequest request;
+  *request.mutable_contact() = Person("Grace", "Hopper");
+  v1::CreateContactResponse response;
+  const grpc::Status late = stub_->CreateContact(&context, request, &response);
+  EXPECT_EQ(late.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED)
+      << late.error_message();
+
+  // When its turn comes the create is skipped: nothing is written.
+  ASSERT_TRUE(blocker->done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(wait_for_pool([&](const server::HandlerPool::Stats& s) {
+    return s.busy == 0 && s.queued == 0 && s.run >= run_before + 2;
+  }));
+  EXPECT_EQ(store_->LastPosition(), before);
+  EXPECT_THAT(ListAll(v1::ListContactsRequest(), 10),
+              ::testing::ElementsAre(ada.name()));
 }
 
 TEST_F(ContactApiTest, RebuiltProjectionEqualsTheLiveOne) {

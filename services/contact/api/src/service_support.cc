@@ -76,10 +76,19 @@ absl::StatusOr<CommandContext> CallerOf(const grpc::CallbackServerContext& call,
   return context;
 }
 
+absl::Status CancelledBeforeItRan() {
+  return absl::CancelledError(
+      "the call was cancelled before its turn came (its deadline passed, or "
+      "the client or the server's shutdown cancelled it); nothing was done: "
+      "retry it, with the same request_id for a write, and with a longer "
+      "deadline if the server is busy");
+}
+
 void Finish(grpc::ServerUnaryReactor& reactor, const absl::Status& status,
             std::string_view field_prefix) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
+    case absl::StatusCode::kCancelled:  // The client's (or a shutdown's) act.
     case absl::StatusCode::kNotFound:
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:

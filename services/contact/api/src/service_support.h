@@ -61,12 +61,18 @@ absl::StatusOr<CommandContext> CallerOf(const grpc::CallbackServerContext& call,
 void Finish(grpc::ServerUnaryReactor& reactor, const absl::Status& status,
             std::string_view field_prefix = {});
 
+// CANCELLED: the call was cancelled before its handler ran (Serve).
+absl::Status CancelledBeforeItRan();
+
 // Serves a unary call: runs `body` on the service's handler pool
 // (deps.handlers; inline when there is none) under the call's correlation
 // id, then finishes the call with its status. Returns the call's reactor at
 // once, so gRPC's few callback threads never wait on a write or a read
 // model. When the pool's queue is full the call ends RESOURCE_EXHAUSTED
-// (HandlerPool::BusyStatus) and `body` does not run.
+// (HandlerPool::BusyStatus) and `body` does not run. Nor does it run for a
+// call cancelled while it waited in the queue (its deadline passed, its
+// client cancelled it, or the server's shutdown did): nobody would read
+// the answer, and the work it would do is left for a retry.
 //
 // `body` runs after the handler has returned: it captures by value (the
 // call, request and response pointers and `this`, which gRPC keeps valid
@@ -78,6 +84,10 @@ grpc::ServerUnaryReactor* Serve(const ServiceDeps& deps,
   grpc::ServerUnaryReactor* reactor = call->DefaultReactor();
   auto run = [call, reactor, field_prefix, body = std::move(body)]() mutable {
     server::ScopedCorrelationId correlation(server::CorrelationId(*call));
+    if (call->IsCancelled()) {
+      Finish(*reactor, CancelledBeforeItRan());
+      return;
+    }
     Finish(*reactor, body(), field_prefix);
   };
   if (deps.handlers == nullptr) {
