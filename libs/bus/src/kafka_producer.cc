@@ -87,6 +87,20 @@ absl::StatusOr<ProducerPtr> NewIdempotentProducer(
                         "the Kafka producer");
 }
 
+void RequestTopicMetadata(rd_kafka_t* producer, const std::string& topic,
+                          absl::Duration timeout) {
+  rd_kafka_topic_t* handle =
+      rd_kafka_topic_new(producer, topic.c_str(), nullptr);
+  if (handle == nullptr) return;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(producer, /*all_topics=*/0, handle, &metadata,
+                        static_cast<int>(absl::ToInt64Milliseconds(timeout))) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(metadata);
+  }
+  rd_kafka_topic_destroy(handle);
+}
+
 rd_kafka_resp_err_t ProduceMessage(rd_kafka_t* producer,
                                    const std::string& topic,
                                    std::string_view key, std::string_view value,

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "kafka_client.h"
 
 namespace crm::bus {
@@ -39,6 +40,13 @@ absl::Status CheckProducerConfig(
 absl::StatusOr<ProducerPtr> NewIdempotentProducer(
     const std::map<std::string, std::string>& config,
     const ProducerCallbacks& callbacks);
+
+// Asks the cluster for `topic`'s partitions now, waiting up to `timeout`.
+// Without it librdkafka 2.0.2 often learns them only at its one-second
+// topic scan, and the first messages produced to a new producer wait that
+// long. Best effort: when Kafka cannot be reached in time, nothing changes.
+void RequestTopicMetadata(rd_kafka_t* producer, const std::string& topic,
+                          absl::Duration timeout);
 
 struct MessageHeader {
   const char* name;

@@ -30,6 +30,10 @@ constexpr absl::Duration kRetryBackoff = absl::Seconds(1);
 // after a crash, which consumers drop by event_id.
 constexpr absl::Duration kCursorStoreInterval = absl::Milliseconds(100);
 
+// How long a new producer waits for its topic's partitions before it
+// produces (RequestTopicMetadata); Stop may wait that long too.
+constexpr absl::Duration kTopicMetadataWait = absl::Seconds(1);
+
 bool ValidServiceName(const std::string& service) {
   if (service.empty() || service.size() > 64) return false;
   for (char c : service) {
@@ -176,6 +180,10 @@ class OutboxRelayImpl final : public OutboxRelay {
         WaitUnlessStopped(kRetryBackoff);
         continue;
       }
+      if (new_producer_) {
+        RequestTopicMetadata(producer_.get(), topic_, kTopicMetadataWait);
+        new_producer_ = false;
+      }
       const bool room = acked_.size() < options_.max_in_flight;
       if (room && next_index_ >= batch_.size()) ReadBatch();
       // Blocked (in-flight limit, full queue): wait for delivery reports
@@ -211,6 +219,7 @@ class OutboxRelayImpl final : public OutboxRelay {
         return false;
       }
       producer_ = *std::move(producer);
+      new_producer_ = true;
     }
     if (reader_ == nullptr) {
       const uint64_t from = acked_cursor_ + acked_.size() + 1;
@@ -360,8 +369,9 @@ class OutboxRelayImpl final : public OutboxRelay {
   uint64_t acked_cursor_ = 0;
   absl::Time last_cursor_store_ = absl::InfinitePast();
   bool reset_needed_ = false;
-  bool discarding_ = false;  // Ignore delivery reports while destroying.
-  bool delivered_ = false;   // A delivery succeeded since PersistCursor.
+  bool discarding_ = false;   // Ignore delivery reports while destroying.
+  bool delivered_ = false;    // A delivery succeeded since PersistCursor.
+  bool new_producer_ = true;  // producer_ has not asked for metadata yet.
   std::thread thread_;
 
   mutable absl::Mutex mu_;
