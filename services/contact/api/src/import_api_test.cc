@@ -7,6 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "api_test_fixture.h"
 #include "crm/contact/api/grpc_status.h"
+#include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -382,16 +383,17 @@ TEST_F(ImportApiTest, ProgressComesWhileRowsAreStillSent) {
   EXPECT_EQ(run.final_progress.rows_created(), 1100);
 }
 
-// Contexts for client calls started together (tenant "acme", each with an
-// 8 s deadline); the destructor waits (bounded) until every call has
+// Contexts for client calls started together (tenant "acme", each with
+// `deadline`); the destructor waits (bounded) until every call has
 // answered, so no callback outlives what it touches.
 struct BlockingCalls {
-  explicit BlockingCalls(int count) : replies(static_cast<size_t>(count)) {
+  explicit BlockingCalls(int count, absl::Duration deadline = absl::Seconds(8))
+      : replies(static_cast<size_t>(count)) {
     for (int i = 0; i < count; ++i) {
       auto context = std::make_unique<grpc::ClientContext>();
       context->AddMetadata(kTenantKey, "acme");
       context->AddMetadata(kActorKey, "u1");
-      context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(8)));
+      context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
       contexts.push_back(std::move(context));
     }
   }
@@ -417,28 +419,60 @@ struct BlockingCalls {
   int answered ABSL_GUARDED_BY(mutex) = 0;
 };
 
+// A second contact service on the fixture's store with one handler thread
+// (and its queue of kQueuedPerThread bodies), served on its own port.
+struct OneThreadService {
+  OneThreadService(eventstore::EventStore& store,
+                   projection::ProjectionEngine& engine, AesGcmSealer& sealer,
+                   server::MetricsEndpoint& metrics)
+      : service(store, engine, sealer, [] {
+          ContactServiceImpl::Options options;
+          options.handler_threads = 1;
+          options.max_wait = absl::Seconds(8);
+          return options;
+        }()) {
+    server::ServerConfig config;
+    config.service = "contact-busy";
+    config.grpc_listen = server::HostPort{"127.0.0.1", 0};
+    config.metrics_listen = metrics.address();
+    config.shutdown_grace = absl::Seconds(5);
+    server::ServiceHost::Options host_options;
+    host_options.services = {&service};
+    host_options.handle_signals = false;
+    absl::StatusOr<std::unique_ptr<server::ServiceHost>> started =
+        server::ServiceHost::Start(config, metrics, std::move(host_options));
+    EXPECT_TRUE(started.ok()) << started.status();
+    if (!started.ok()) return;
+    host = *std::move(started);
+    stub = v1::ContactService::NewStub(grpc::CreateChannel(
+        host->grpc_address().ToString(), grpc::InsecureChannelCredentials()));
+  }
+
+  // The pool's stats once they satisfy `done`, or after 5 s.
+  template <typename Done>
+  server::HandlerPool::Stats AwaitPool(Done done) const {
+    const absl::Time by = absl::Now() + absl::Seconds(5);
+    server::HandlerPool::Stats stats = service.handler_pool().stats();
+    while (!done(stats) && absl::Now() < by) {
+      absl::SleepFor(absl::Milliseconds(2));
+      stats = service.handler_pool().stats();
+    }
+    return stats;
+  }
+
+  ContactServiceImpl service;
+  std::unique_ptr<server::ServiceHost> host;
+  std::unique_ptr<v1::ContactService::Stub> stub;
+};
+
 // The import's batches run on the service's handler pool: with its only
 // thread and its whole queue taken by calls that wait for a read model, the
 // import ends with RESOURCE_EXHAUSTED and writes nothing; once the pool is
 // free, the same import goes through.
 TEST_F(ImportApiTest, FullHandlerPoolEndsTheImportWithResourceExhausted) {
-  ContactServiceImpl::Options options;
-  options.handler_threads = 1;  // Queue: kQueuedPerThread bodies.
-  options.max_wait = absl::Seconds(8);
-  ContactServiceImpl busy(*store_, *engine_, *sealer_, options);
-  server::ServerConfig config;
-  config.service = "contact-busy";
-  config.grpc_listen = server::HostPort{"127.0.0.1", 0};
-  config.metrics_listen = metrics_->address();
-  config.shutdown_grace = absl::Seconds(5);
-  server::ServiceHost::Options host_options;
-  host_options.services = {&busy};
-  host_options.handle_signals = false;
-  ASSERT_OK_AND_ASSIGN(
-      std::unique_ptr<server::ServiceHost> host,
-      server::ServiceHost::Start(config, *metrics_, std::move(host_options)));
-  auto stub = v1::ContactService::NewStub(grpc::CreateChannel(
-      host->grpc_address().ToString(), grpc::InsecureChannelCredentials()));
+  OneThreadService busy(*store_, *engine_, *sealer_, *metrics_);
+  ASSERT_NE(busy.host, nullptr);
+  v1::ContactService::Stub* stub = busy.stub.get();
 
   // Reads of a position nobody has written, one for the thread and one
   // per queue slot: each holds its place until its deadline (8 s from now,
@@ -455,24 +489,14 @@ TEST_F(ImportApiTest, FullHandlerPoolEndsTheImportWithResourceExhausted) {
                               &blockers.replies[i],
                               [&](grpc::Status) { blockers.Answered(); });
   };
-  // Waits (bounded) until the pool's stats satisfy `done`.
-  auto await_pool = [&](auto done) {
-    const absl::Time by = absl::Now() + absl::Seconds(5);
-    server::HandlerPool::Stats stats = busy.handler_pool().stats();
-    while (!done(stats) && absl::Now() < by) {
-      absl::SleepFor(absl::Milliseconds(2));
-      stats = busy.handler_pool().stats();
-    }
-    return stats;
-  };
   // The first takes the thread before the others queue (all at once could
   // overflow the queue while the thread has not taken the first yet).
   start_blocker(0);
-  server::HandlerPool::Stats stats = await_pool(
+  server::HandlerPool::Stats stats = busy.AwaitPool(
       [](const server::HandlerPool::Stats& s) { return s.busy == 1; });
   ASSERT_EQ(stats.busy, 1u);
   for (int i = 1; i < kBlockers; ++i) start_blocker(i);
-  stats = await_pool(
+  stats = busy.AwaitPool(
       [](const server::HandlerPool::Stats& s) { return s.queued == kQueue; });
   ASSERT_EQ(stats.busy, 1u);
   ASSERT_EQ(stats.queued, kQueue);
@@ -480,7 +504,7 @@ TEST_F(ImportApiTest, FullHandlerPoolEndsTheImportWithResourceExhausted) {
   const uint64_t position = store_->LastPosition();
   const std::vector<v1::ImportRow> rows = {
       Row("1", "Grace", "Hopper", "grace@example.com")};
-  const ImportRun refused = Import(Header("busy"), rows, "acme", stub.get());
+  const ImportRun refused = Import(Header("busy"), rows, "acme", stub);
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED)
       << refused.status.error_message();
   EXPECT_FALSE(refused.status.error_message().empty());
@@ -489,16 +513,71 @@ TEST_F(ImportApiTest, FullHandlerPoolEndsTheImportWithResourceExhausted) {
 
   // Every blocker ends by its deadline, and the pool drains their bodies.
   ASSERT_TRUE(blockers.AwaitAll(absl::Seconds(30)));
-  stats = await_pool([](const server::HandlerPool::Stats& s) {
+  stats = busy.AwaitPool([](const server::HandlerPool::Stats& s) {
     return s.busy == 0 && s.queued == 0;
   });
   ASSERT_EQ(stats.queued, 0u);
   EXPECT_EQ(stats.refused, 1u);  // The import's body only.
-  const ImportRun run = Import(Header("busy"), rows, "acme", stub.get());
+  const ImportRun run = Import(Header("busy"), rows, "acme", stub);
   ASSERT_TRUE(run.status.ok()) << run.status.error_message();
   EXPECT_TRUE(run.done);
   EXPECT_EQ(run.final_progress.rows_created(), 1);
-  host.reset();
+  busy.host.reset();
+}
+
+// A batch whose import is cancelled while the batch waits for the pool's
+// thread is not written; the client resumes the import with the same id.
+TEST_F(ImportApiTest, BatchCancelledWhileItWaitedForAThreadWritesNothing) {
+  OneThreadService busy(*store_, *engine_, *sealer_, *metrics_);
+  ASSERT_NE(busy.host, nullptr);
+  // The only thread waits, for 3 s, for a position nobody has written.
+  const v1::Contact ada = MustCreate(Person("Ada", "Lovelace"));
+  v1::GetContactRequest get;
+  get.set_name(ada.name());
+  get.set_min_position(store_->LastPosition() + 1'000'000);
+  BlockingCalls blocker(1, absl::Seconds(3));
+  busy.stub->async()->GetContact(blocker.contexts[0].get(), &get,
+                                 &blocker.replies[0],
+                                 [&](grpc::Status) { blocker.Answered(); });
+  ASSERT_EQ(busy.AwaitPool([](const server::HandlerPool::Stats& s) {
+                  return s.busy == 1;
+                })
+                .busy,
+            1u);
+
+  // A full batch (500 rows): its body waits in the queue; the client
+  // cancels meanwhile.
+  const uint64_t position = store_->LastPosition();
+  auto context = Context();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(60)));
+  auto stream = busy.stub->ImportContacts(context.get());
+  v1::ImportContactsRequest request;
+  *request.mutable_header() = Header("cancelled");
+  ASSERT_TRUE(stream->Write(request));
+  for (int i = 0; i < 500; ++i) {
+    *request.mutable_row() =
+        Row(fmt::format("r{:03}", i), fmt::format("P{}", i), "Smith");
+    ASSERT_TRUE(stream->Write(request));
+  }
+  ASSERT_EQ(busy.AwaitPool([](const server::HandlerPool::Stats& s) {
+                  return s.queued == 1;
+                })
+                .queued,
+            1u);
+  context->TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // Once the thread is free the batch's turn comes, and it is not run.
+  ASSERT_TRUE(blocker.AwaitAll(absl::Seconds(30)));
+  const server::HandlerPool::Stats stats =
+      busy.AwaitPool([](const server::HandlerPool::Stats& s) {
+        return s.busy == 0 && s.queued == 0;
+      });
+  EXPECT_EQ(stats.busy, 0u);
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_EQ(store_->LastPosition(), position);
+  EXPECT_THAT(AllNames(), ::testing::ElementsAre(ada.name()));
+  busy.host.reset();
 }
 
 TEST_F(ImportApiTest, HeaderWithoutImportIdIsRefusedNamingTheField) {

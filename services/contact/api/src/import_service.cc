@@ -12,8 +12,10 @@
 // gRPC's few callback threads; the body starts the stream's next operation
 // (a read, a progress write, or Finish) when it is done, so one batch per
 // stream is in flight. A pool that refuses the body ends the stream with
-// RESOURCE_EXHAUSTED (HandlerPool::BusyStatus). Reading the header and
-// collecting rows stay on gRPC's threads: they do not block.
+// RESOURCE_EXHAUSTED (HandlerPool::BusyStatus); a body whose stream was
+// cancelled while it waited for a thread ends it CANCELLED without running.
+// Reading the header and collecting rows stay on gRPC's threads: they do not
+// block.
 #include <atomic>
 #include <memory>
 #include <string>
@@ -122,7 +124,12 @@ class ImportReactor final
     auto run = [this, body = std::move(body)]() mutable {
       {
         server::ScopedCorrelationId correlation(server::CorrelationId(*call_));
-        body();
+        // Cancelled while the body waited for a thread: not run.
+        if (call_->IsCancelled()) {
+          FinishCancelled();
+        } else {
+          body();
+        }
       }
       Unref();
     };
@@ -156,10 +163,8 @@ class ImportReactor final
 
   // The client half-closed (or cancelled): the last rows and the summary.
   void OnHalfClose() {
-    if (call_->IsCancelled()) {  // What was not written stays unwritten.
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "the import was cancelled; resume it with the same "
-                          "import_id"));
+    if (call_->IsCancelled()) {
+      FinishCancelled();
       return;
     }
     if (writer_ == nullptr) {
@@ -214,6 +219,13 @@ class ImportReactor final
     p.set_last_committed_row_key(rows_.back().row_key());
     rows_.clear();
     return absl::OkStatus();
+  }
+
+  // What was not written stays unwritten.
+  void FinishCancelled() {
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED,
+                        "the import was cancelled; resume it with the same "
+                        "import_id"));
   }
 
   void Fail(const absl::Status& status) {
