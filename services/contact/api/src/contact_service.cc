@@ -56,13 +56,7 @@ absl::StatusOr<v1::Contact> ReadContact(const ServiceDeps& deps,
   // Both read models: a list right after a write shows it too.
   RETURN_IF_ERROR(WaitFor(deps, call, kContactListProjection, position));
   RETURN_IF_ERROR(WaitFor(deps, call, kContactsByIdProjection, position));
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kContactsByIdProjection));
-  ASSIGN_OR_RETURN(std::optional<projections::StoredContact> stored,
-                   projections::GetStoredContact(*view, tenant, id));
-  if (!stored.has_value()) {
-    return absl::NotFoundError(fmt::format("contacts/{} does not exist", id));
-  }
-  return projections::ToResource(*stored, deps.sealer);
+  return CurrentContact(deps, tenant, id);
 }
 
 }  // namespace

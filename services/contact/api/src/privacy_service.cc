@@ -55,14 +55,7 @@ absl::StatusOr<v1::Contact> ReadContact(const ServiceDeps& deps,
                                         std::string_view id,
                                         uint64_t position) {
   RETURN_IF_ERROR(WaitFor(deps, call, kContactsByIdProjection, position));
-  ASSIGN_OR_RETURN(auto view, deps.engine.View(kContactsByIdProjection));
-  ASSIGN_OR_RETURN(std::optional<projections::StoredContact> stored,
-                   projections::GetStoredContact(*view, tenant, id));
-  if (!stored.has_value()) {
-    return absl::NotFoundError(fmt::format(
-        "contacts/{} does not exist; check the name (and the tenant)", id));
-  }
-  return projections::ToResource(*stored, deps.sealer);
+  return CurrentContact(deps, tenant, id);
 }
 
 // The consent of (purpose, channel) once the consents read model reached

@@ -398,14 +398,7 @@ absl::StatusOr<v1::Contact> ReadContactAt(
     const ServiceDeps& deps, const grpc::CallbackServerContext& call,
     std::string_view tenant, std::string_view id, uint64_t position) {
   RETURN_IF_ERROR(WaitForEveryReadModel(deps, call, position));
-  ASSIGN_OR_RETURN(auto view,
-                   deps.engine.View(projections::kContactsByIdProjection));
-  ASSIGN_OR_RETURN(std::optional<projections::StoredContact> stored,
-                   projections::GetStoredContact(*view, tenant, id));
-  if (!stored.has_value()) {
-    return absl::NotFoundError(fmt::format("contacts/{} does not exist", id));
-  }
-  return projections::ToResource(*stored, deps.sealer);
+  return CurrentContact(deps, tenant, id);
 }
 
 // An account as accounts_by_id (what GetAccount reads) shows it once every

@@ -9,6 +9,7 @@
 #include "crm/base/uuid.h"
 #include "crm/contact/api/grpc_status.h"
 #include "crm/contact/domain/field_violation.h"
+#include "crm/contact/projections/contact_projections.h"
 #include "crm/server/logging.h"
 #include "fmt/format.h"
 #include "google/protobuf/descriptor.h"
@@ -179,6 +180,20 @@ absl::Status WaitFor(const ServiceDeps& deps,
         projection, position));
   }
   return waited;
+}
+
+absl::StatusOr<v1::Contact> CurrentContact(const ServiceDeps& deps,
+                                           std::string_view tenant,
+                                           std::string_view id) {
+  ASSIGN_OR_RETURN(auto view,
+                   deps.engine.View(projections::kContactsByIdProjection));
+  ASSIGN_OR_RETURN(std::optional<projections::StoredContact> stored,
+                   projections::GetStoredContact(*view, tenant, id));
+  if (!stored.has_value()) {
+    return absl::NotFoundError(fmt::format(
+        "contacts/{} does not exist; check the name (and the tenant)", id));
+  }
+  return projections::ToResource(*stored, deps.sealer);
 }
 
 absl::Status ForEachEvent(

@@ -139,6 +139,13 @@ absl::Status WaitFor(const ServiceDeps& deps,
                      const grpc::CallbackServerContext& call,
                      std::string_view projection, uint64_t position);
 
+// The contact as contacts_by_id shows it now (the caller waits for the
+// read models it needs first); NOT_FOUND when it does not exist in
+// `tenant`.
+absl::StatusOr<v1::Contact> CurrentContact(const ServiceDeps& deps,
+                                           std::string_view tenant,
+                                           std::string_view id);
+
 // ---- Writes ----------------------------------------------------------------
 
 // Where a write landed.
