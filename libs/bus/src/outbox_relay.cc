@@ -34,6 +34,13 @@ constexpr absl::Duration kCursorStoreInterval = absl::Milliseconds(100);
 // produces (RequestTopicMetadata); Stop may wait that long too.
 constexpr absl::Duration kTopicMetadataWait = absl::Seconds(1);
 
+// How far past the cursor the relay produces, in multiples of max_in_flight.
+// Partitions acknowledge out of order, so events past one that is still
+// unacknowledged may all be acknowledged: they no longer count as in flight,
+// but the cursor cannot pass them yet. This bounds that window (one flag per
+// event) while one slow partition holds the cursor back.
+constexpr size_t kWindowPerInFlight = 8;
+
 bool ValidServiceName(const std::string& service) {
   if (service.empty() || service.size() > 64) return false;
   for (char c : service) {
@@ -147,8 +154,10 @@ class OutboxRelayImpl final : public OutboxRelay {
           err, fmt::format("delivering position {} to {}", position, topic_)));
       return;
     }
-    if (position > acked_cursor_ && position - acked_cursor_ <= acked_.size()) {
+    if (position > acked_cursor_ && position - acked_cursor_ <= acked_.size() &&
+        !acked_[position - acked_cursor_ - 1]) {
       acked_[position - acked_cursor_ - 1] = true;
+      --unacked_;
     }
     delivered_ = true;  // Published as connected_ by PersistCursor.
   }
@@ -184,12 +193,10 @@ class OutboxRelayImpl final : public OutboxRelay {
         RequestTopicMetadata(producer_.get(), topic_, kTopicMetadataWait);
         new_producer_ = false;
       }
-      const bool room = acked_.size() < options_.max_in_flight;
-      if (room && next_index_ >= batch_.size()) ReadBatch();
+      if (HasRoom() && next_index_ >= batch_.size()) ReadBatch();
       // Blocked (in-flight limit, full queue): wait for delivery reports
       // rather than spin.
-      const bool blocked =
-          !ProduceBatch() || acked_.size() >= options_.max_in_flight;
+      const bool blocked = !ProduceBatch() || !HasRoom();
       rd_kafka_poll(producer_.get(), blocked ? 50 : 0);
       PersistCursor(/*force=*/false);
       char reason[512] = {0};
@@ -253,11 +260,18 @@ class OutboxRelayImpl final : public OutboxRelay {
     }
   }
 
+  // Whether another event may be produced: fewer than max_in_flight
+  // unacknowledged, and the window past the cursor not at its bound.
+  bool HasRoom() const {
+    return unacked_ < options_.max_in_flight &&
+           acked_.size() < kWindowPerInFlight * options_.max_in_flight;
+  }
+
   // Produces events of the batch while max_in_flight allows. Returns false
   // when it had to stop early (in-flight limit, full queue, error).
   bool ProduceBatch() {
     while (next_index_ < batch_.size()) {
-      if (acked_.size() >= options_.max_in_flight) return false;
+      if (!HasRoom()) return false;
       const LogReadAhead::Event& event = batch_[next_index_];
       const uint64_t expected = acked_cursor_ + acked_.size() + 1;
       if (event.global_position != expected) {
@@ -282,6 +296,7 @@ class OutboxRelayImpl final : public OutboxRelay {
         return false;
       }
       acked_.push_back(false);
+      ++unacked_;
       ++next_index_;
     }
     return true;
@@ -324,6 +339,7 @@ class OutboxRelayImpl final : public OutboxRelay {
     PersistCursor(/*force=*/true);
     DestroyProducer();
     acked_.clear();
+    unacked_ = 0;
     reader_.reset();
     batch_.clear();
     next_index_ = 0;
@@ -366,6 +382,7 @@ class OutboxRelayImpl final : public OutboxRelay {
   // Positions produced past the cursor: acked_[i] is position
   // acked_cursor_ + 1 + i, true once Kafka acknowledged it.
   std::deque<bool> acked_;
+  size_t unacked_ = 0;  // The false entries of acked_: events in flight.
   uint64_t acked_cursor_ = 0;
   absl::Time last_cursor_store_ = absl::InfinitePast();
   bool reset_needed_ = false;

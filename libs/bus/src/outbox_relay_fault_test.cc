@@ -1,5 +1,6 @@
-// The relay under broker faults: every broker down under steady appends, and
-// produce requests failing with retriable errors.
+// The relay under broker faults: every broker down under steady appends, one
+// partition's leader down, and produce requests failing with retriable
+// errors.
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -87,6 +88,43 @@ TEST_F(OutboxRelayFaultTest, AllBrokersDownUnderSteadyAppendsLosesNothing) {
   RecordProperty("events", static_cast<int>(log.size()));
   RecordProperty("duplicates", static_cast<int>(duplicates));
   EXPECT_EQ(relay_->status().state, RelayStatus::State::kProducing);
+}
+
+TEST_F(OutboxRelayFaultTest, OnePartitionWhoseLeaderIsDownHoldsBackOnlyItself) {
+  // Partition 0 led by broker 1, which is down; the others by broker 2.
+  for (int partition = 0; partition < test_util::kPartitions; ++partition) {
+    ASSERT_EQ(rd_kafka_mock_partition_set_leader(cluster_.cluster(),
+                                                 test_util::kTopic, partition,
+                                                 partition == 0 ? 1 : 2),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  rd_kafka_mock_broker_set_down(cluster_.cluster(), 1);
+  ASSERT_NO_FATAL_FAILURE(AppendRoundRobin(*store_, 400, 40));
+  RelayOptions options = test_util::TestRelayOptions(cluster_.bootstrap());
+  options.max_in_flight = 20;
+  ASSERT_OK_AND_ASSIGN(relay_, OutboxRelay::Start(*store_, options));
+
+  // The events of the other partitions are delivered past the stuck ones:
+  // only the unacknowledged count against max_in_flight, and the window
+  // past the cursor stops at 8 x max_in_flight (160 events).
+  const std::vector<test_util::ConsumedMessage> stuck = test_util::ReadTopic(
+      cluster_.bootstrap(), test_util::kTopic, test_util::kPartitions,
+      /*expected_unique=*/400, absl::Seconds(4));
+  const uint64_t cursor = relay_->status().cursor;
+  EXPECT_LT(cursor, 20u) << "an event of the stuck partition is early in the "
+                            "log, so the cursor cannot pass it";
+  EXPECT_GT(stuck.size(), 2 * options.max_in_flight)
+      << "a partition whose leader is down held back all the others";
+  EXPECT_LE(stuck.size(), cursor + 8 * options.max_in_flight);
+  for (const test_util::ConsumedMessage& message : stuck) {
+    EXPECT_NE(message.partition, 0);
+  }
+
+  rd_kafka_mock_broker_set_up(cluster_.cluster(), 1);
+  ASSERT_THAT(relay_->Flush(absl::Seconds(15)), IsOk());
+  const std::vector<eventstore::Envelope> log = WholeLog();
+  const size_t duplicates = ExpectTopicHoldsLog(ReadBack(log.size()), log);
+  RecordProperty("duplicates", static_cast<int>(duplicates));
 }
 
 TEST_F(OutboxRelayFaultTest, RetriableProduceErrorsLoseNothing) {

@@ -68,7 +68,11 @@ struct RelayOptions {
   std::map<std::string, std::string> kafka_config;
 
   // Most events produced but not yet acknowledged. Bounds the memory the
-  // relay holds while Kafka is slow or down. Default: 10,000.
+  // relay holds while Kafka is slow or down. Default: 10,000. Partitions
+  // acknowledge independently: while one partition is slow or its leader is
+  // down, the others go on, and the relay produces at most
+  // 8 x max_in_flight events past its cursor (the cursor only passes a
+  // contiguous acknowledged prefix; after a crash those are produced again).
   size_t max_in_flight = 10'000;
 
   // Most events read from the store at once. Default: 2,048 (about 700 KB
