@@ -11,7 +11,6 @@
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "rocksdb/env.h"
 #include "store_test_util.h"
 
 namespace crm::eventstore {
@@ -20,52 +19,6 @@ namespace {
 using ::crm::testing::IsOk;
 using ::crm::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// A write-ahead-log file whose appends fail while `failing` is set, before
-// anything reaches the file, so no partial record is written.
-class FailingWalFile final : public rocksdb::WritableFile {
- public:
-  FailingWalFile(std::unique_ptr<rocksdb::WritableFile> file,
-                 const std::atomic<bool>& failing)
-      : file_(std::move(file)), failing_(failing) {}
-
-  rocksdb::Status Append(const rocksdb::Slice& data) override {
-    if (failing_) return rocksdb::Status::IOError("injected: disk failed");
-    return file_->Append(data);
-  }
-  rocksdb::Status Close() override { return file_->Close(); }
-  rocksdb::Status Flush() override { return file_->Flush(); }
-  rocksdb::Status Sync() override {
-    if (failing_) return rocksdb::Status::IOError("injected: disk failed");
-    return file_->Sync();
-  }
-  rocksdb::Status Fsync() override { return Sync(); }
-  uint64_t GetFileSize() override { return file_->GetFileSize(); }
-
- private:
-  std::unique_ptr<rocksdb::WritableFile> file_;
-  const std::atomic<bool>& failing_;
-};
-
-// The default environment, with WAL files that fail on demand.
-class FailingWalEnv final : public rocksdb::EnvWrapper {
- public:
-  FailingWalEnv() : EnvWrapper(rocksdb::Env::Default()) {}
-  const char* Name() const override { return "FailingWalEnv"; }
-
-  rocksdb::Status NewWritableFile(const std::string& name,
-                                  std::unique_ptr<rocksdb::WritableFile>* file,
-                                  const rocksdb::EnvOptions& options) override {
-    rocksdb::Status status = target()->NewWritableFile(name, file, options);
-    if (status.ok() && name.size() > 4 &&
-        name.compare(name.size() - 4, 4, ".log") == 0) {
-      *file = std::make_unique<FailingWalFile>(std::move(*file), failing);
-    }
-    return status;
-  }
-
-  std::atomic<bool> failing{false};
-};
 
 Envelope Event(const std::string& payload) {
   Envelope event;
@@ -85,7 +38,7 @@ class EventStoreDiskFailureTest : public test_util::StoreTest {
     return EventStore::Open(std::move(options));
   }
 
-  FailingWalEnv env_;
+  test_util::FailingWalEnv env_;
 };
 
 TEST_F(EventStoreDiskFailureTest,

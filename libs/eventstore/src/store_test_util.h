@@ -1,11 +1,13 @@
 // Test helpers shared by the event store's tests: a scratch directory per
-// test and whole-log / whole-stream reads. Test-only.
+// test, a disk whose WAL fails on demand, and whole-log / whole-stream
+// reads. Test-only.
 #pragma once
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -19,6 +21,7 @@
 #include "crm/eventstore/event_store.h"
 #include "crm/testing/status_matchers.h"
 #include "gtest/gtest.h"
+#include "rocksdb/env.h"
 
 namespace crm::eventstore::test_util {
 
@@ -53,6 +56,53 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
+// A write-ahead-log file whose appends fail while `failing` is set, before
+// anything reaches the file, so no partial record is written.
+class FailingWalFile final : public rocksdb::WritableFile {
+ public:
+  FailingWalFile(std::unique_ptr<rocksdb::WritableFile> file,
+                 const std::atomic<bool>& failing)
+      : file_(std::move(file)), failing_(failing) {}
+
+  rocksdb::Status Append(const rocksdb::Slice& data) override {
+    if (failing_) return rocksdb::Status::IOError("injected: disk failed");
+    return file_->Append(data);
+  }
+  rocksdb::Status Close() override { return file_->Close(); }
+  rocksdb::Status Flush() override { return file_->Flush(); }
+  rocksdb::Status Sync() override {
+    if (failing_) return rocksdb::Status::IOError("injected: disk failed");
+    return file_->Sync();
+  }
+  rocksdb::Status Fsync() override { return Sync(); }
+  uint64_t GetFileSize() override { return file_->GetFileSize(); }
+
+ private:
+  std::unique_ptr<rocksdb::WritableFile> file_;
+  const std::atomic<bool>& failing_;
+};
+
+// The default environment, with WAL files that fail on demand (EventStore
+// Options::env).
+class FailingWalEnv final : public rocksdb::EnvWrapper {
+ public:
+  FailingWalEnv() : EnvWrapper(rocksdb::Env::Default()) {}
+  const char* Name() const override { return "FailingWalEnv"; }
+
+  rocksdb::Status NewWritableFile(const std::string& name,
+                                  std::unique_ptr<rocksdb::WritableFile>* file,
+                                  const rocksdb::EnvOptions& options) override {
+    rocksdb::Status status = target()->NewWritableFile(name, file, options);
+    if (status.ok() && name.size() > 4 &&
+        name.compare(name.size() - 4, 4, ".log") == 0) {
+      *file = std::make_unique<FailingWalFile>(std::move(*file), failing);
+    }
+    return status;
+  }
+
+  std::atomic<bool> failing{false};
+};
+
 // A fixture with a scratch directory and a store in it.
 class StoreTest : public ::testing::Test {
  protected:
@@ -61,11 +111,13 @@ class StoreTest : public ::testing::Test {
 
   std::string StorePath() const { return (dir_.path() / "store").string(); }
 
-  void OpenStore(bool sync) {
+  // `env`: the store's rocksdb::Env (nullptr: the default).
+  void OpenStore(bool sync, rocksdb::Env* env = nullptr) {
     store_.reset();
     EventStore::Options options;
     options.path = StorePath();
     options.sync = sync;
+    options.env = env;
     ASSERT_OK_AND_ASSIGN(store_, EventStore::Open(std::move(options)));
   }
 
