@@ -75,8 +75,10 @@ constexpr projection::ProjectionState kProjectionStates[] = {
 }  // namespace
 
 MetricsRegistration RegisterEventStoreMetrics(
-    MetricsEndpoint& metrics, const eventstore::EventStore& store) {
-  return metrics.AddScrapeCallback([&store](ScrapeWriter& out) {
+    MetricsEndpoint& metrics, const eventstore::EventStore& store,
+    std::string_view service) {
+  const MetricLabels labels = {{"service", std::string(service)}};
+  return metrics.AddScrapeCallback([&store, labels](ScrapeWriter& out) {
     const eventstore::EventStoreStats stats = store.stats();
     const struct {
       const char* name;
@@ -105,11 +107,11 @@ MetricsRegistration RegisterEventStoreMetrics(
          static_cast<double>(stats.sync_micros) / 1e6},
     };
     for (const auto& counter : counters) {
-      out.Counter(counter.name, counter.help, counter.value);
+      out.Counter(counter.name, counter.help, counter.value, labels);
     }
     out.Gauge("crm_eventstore_last_position",
               "Global position of the last committed event.",
-              static_cast<double>(store.LastPosition()));
+              static_cast<double>(store.LastPosition()), labels);
   });
 }
 
@@ -166,48 +168,53 @@ MetricsRegistration RegisterConsumerMetrics(MetricsEndpoint& metrics,
 }
 
 MetricsRegistration RegisterProjectionMetrics(
-    MetricsEndpoint& metrics, const projection::ProjectionEngine& engine) {
-  return metrics.AddScrapeCallback([&engine](ScrapeWriter& out) {
-    for (const projection::ProjectionStatus& status : engine.Status()) {
-      const MetricLabels labels = {{"projection", status.name}};
-      out.Gauge("crm_projection_lag_events",
-                "Events of the log the projection has not applied yet.",
-                static_cast<double>(status.lag), labels);
-      out.Gauge("crm_projection_position",
-                "Global position the projection's target version applied.",
-                static_cast<double>(status.target_position), labels);
-      out.Gauge("crm_projection_serving_version",
-                "Version serving reads (0 while none is built).",
-                status.serving_version, labels);
-      out.Gauge("crm_projection_rebuilding",
-                "1 while a new version builds beside the serving one.",
-                status.rebuilding ? 1 : 0, labels);
-      WriteStateGauges(out, "crm_projection_state",
-                       "1 for the projection's current state.",
-                       kProjectionStates, status.state,
-                       &projection::ProjectionStateName, labels);
-    }
-  });
+    MetricsEndpoint& metrics, const projection::ProjectionEngine& engine,
+    std::string_view service) {
+  return metrics.AddScrapeCallback(
+      [&engine, service = std::string(service)](ScrapeWriter& out) {
+        for (const projection::ProjectionStatus& status : engine.Status()) {
+          const MetricLabels labels = {{"service", service},
+                                       {"projection", status.name}};
+          out.Gauge("crm_projection_lag_events",
+                    "Events of the log the projection has not applied yet.",
+                    static_cast<double>(status.lag), labels);
+          out.Gauge("crm_projection_position",
+                    "Global position the projection's target version applied.",
+                    static_cast<double>(status.target_position), labels);
+          out.Gauge("crm_projection_serving_version",
+                    "Version serving reads (0 while none is built).",
+                    status.serving_version, labels);
+          out.Gauge("crm_projection_rebuilding",
+                    "1 while a new version builds beside the serving one.",
+                    status.rebuilding ? 1 : 0, labels);
+          WriteStateGauges(out, "crm_projection_state",
+                           "1 for the projection's current state.",
+                           kProjectionStates, status.state,
+                           &projection::ProjectionStateName, labels);
+        }
+      });
 }
 
 MetricsRegistration RegisterHandlerPoolMetrics(MetricsEndpoint& metrics,
-                                               const HandlerPool& pool) {
-  return metrics.AddScrapeCallback([&pool](ScrapeWriter& out) {
+                                               const HandlerPool& pool,
+                                               std::string_view service) {
+  const MetricLabels labels = {{"service", std::string(service)}};
+  return metrics.AddScrapeCallback([&pool, labels](ScrapeWriter& out) {
     const HandlerPool::Stats stats = pool.stats();
     out.Gauge("crm_handler_threads", "Threads of the request handler pool.",
-              static_cast<double>(stats.threads));
+              static_cast<double>(stats.threads), labels);
     out.Gauge("crm_handler_busy_threads",
               "Handler threads running a request now.",
-              static_cast<double>(stats.busy));
+              static_cast<double>(stats.busy), labels);
     out.Gauge("crm_handler_queued_calls",
               "Requests waiting for a handler thread.",
-              static_cast<double>(stats.queued));
+              static_cast<double>(stats.queued), labels);
     out.Counter("crm_handler_calls_total", "Requests the handler pool ran.",
-                static_cast<double>(stats.run));
+                static_cast<double>(stats.run), labels);
     out.Counter("crm_handler_refused_calls_total",
                 "Requests refused with RESOURCE_EXHAUSTED: every handler "
                 "thread busy and the queue full.",
-                static_cast<double>(stats.refused));
+                static_cast<double>(stats.refused), labels);
   });
 }
 

@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "crm/bus/bus.h"
 #include "crm/bus/outbox_relay.h"
 #include "crm/eventstore/event_store.h"
 #include "crm/projection/projection.h"
 #include "crm/server/component_metrics.h"
+#include "crm/server/handler_pool.h"
 #include "crm/server/readiness.h"
 #include "crm/testing/status_matchers.h"
 #include "gmock/gmock.h"
@@ -158,29 +161,52 @@ TEST_F(MetricsTest, AddressInUseIsRefused) {
                        HasSubstr(endpoint_->address().ToString())));
 }
 
-TEST_F(MetricsTest, EventStoreMetricsReadItsCounters) {
+TEST_F(MetricsTest, EventStoreMetricsReadItsCountersPerService) {
   std::unique_ptr<EventStore> store = OpenStore("store");
   ASSERT_NE(store, nullptr);
+  std::unique_ptr<EventStore> other = OpenStore("other");
+  ASSERT_NE(other, nullptr);
+  // Two services' stores in one process (crm-suite): one series each.
   MetricsRegistration registration =
-      RegisterEventStoreMetrics(*endpoint_, *store);
+      RegisterEventStoreMetrics(*endpoint_, *store, "contact");
+  MetricsRegistration other_registration =
+      RegisterEventStoreMetrics(*endpoint_, *other, "sales");
   Append(*store, "contact-1", {"a", "b"});
   Append(*store, "contact-2", {"c"});
   EXPECT_FALSE(store
                    ->Append("contact-2", ExpectedVersion::NoStream(),
                             {eventstore::Envelope()})
                    .ok());
+  Append(*other, "deal-1", {"d"});
   const std::string text = endpoint_->Render();
-  EXPECT_THAT(SampleValue(text, "crm_eventstore_appends_total"), Optional(2.0));
-  EXPECT_THAT(SampleValue(text, "crm_eventstore_appended_events_total"),
-              Optional(3.0));
-  EXPECT_THAT(SampleValue(text, "crm_eventstore_last_position"), Optional(3.0));
-  EXPECT_GT(
-      SampleValue(text, "crm_eventstore_appended_bytes_total").value_or(0), 0);
-  EXPECT_GE(SampleValue(text, "crm_eventstore_syncs_total").value_or(0), 2);
-  EXPECT_TRUE(SampleValue(text, "crm_eventstore_sync_seconds_total"));
-  EXPECT_TRUE(SampleValue(text, "crm_eventstore_deduplicated_appends_total"));
+  const auto contact = [&](const std::string& name) {
+    return SampleValue(text, name + "{service=\"contact\"}");
+  };
+  EXPECT_THAT(contact("crm_eventstore_appends_total"), Optional(2.0));
+  EXPECT_THAT(contact("crm_eventstore_appended_events_total"), Optional(3.0));
+  EXPECT_THAT(contact("crm_eventstore_last_position"), Optional(3.0));
+  EXPECT_GT(contact("crm_eventstore_appended_bytes_total").value_or(0), 0);
+  EXPECT_GE(contact("crm_eventstore_syncs_total").value_or(0), 2);
+  EXPECT_TRUE(contact("crm_eventstore_sync_seconds_total"));
+  EXPECT_TRUE(contact("crm_eventstore_deduplicated_appends_total"));
+  EXPECT_THAT(
+      SampleValue(text, "crm_eventstore_appends_total{service=\"sales\"}"),
+      Optional(1.0));
+  EXPECT_THAT(
+      SampleValue(text, "crm_eventstore_last_position{service=\"sales\"}"),
+      Optional(1.0));
+  // One HELP/TYPE per family, whatever the number of stores.
+  size_t types = 0;
+  for (size_t at = text.find("# TYPE crm_eventstore_appends_total ");
+       at != std::string::npos;
+       at = text.find("# TYPE crm_eventstore_appends_total ", at + 1)) {
+    ++types;
+  }
+  EXPECT_EQ(types, 1u);
   registration.Reset();
+  other_registration.Reset();
   store.reset();
+  other.reset();
 }
 
 TEST_F(MetricsTest, ProjectionMetricsAndReadinessFollowTheEngine) {
@@ -193,28 +219,34 @@ TEST_F(MetricsTest, ProjectionMetricsAndReadinessFollowTheEngine) {
   ASSERT_OK_AND_ASSIGN(auto engine, projection::ProjectionEngine::Start(
                                         *store, std::move(projections)));
   MetricsRegistration registration =
-      RegisterProjectionMetrics(*endpoint_, *engine);
+      RegisterProjectionMetrics(*endpoint_, *engine, "contact");
 
   ASSERT_TRUE(WaitFor([&] { return ProjectionsReady(*engine).ok(); }));
   const std::string text = endpoint_->Render();
-  EXPECT_THAT(SampleValue(text,
-                          "crm_projection_state{projection=\"by_type\","
-                          "state=\"live\"}"),
-              Optional(1.0));
-  EXPECT_THAT(SampleValue(text,
-                          "crm_projection_state{projection=\"by_type\","
-                          "state=\"building\"}"),
-              Optional(0.0));
   EXPECT_THAT(
-      SampleValue(text, "crm_projection_lag_events{projection=\"by_type\"}"),
-      Optional(0.0));
-  EXPECT_THAT(
-      SampleValue(text, "crm_projection_position{projection=\"by_type\"}"),
-      Optional(3.0));
-  EXPECT_THAT(
-      SampleValue(text,
-                  "crm_projection_serving_version{projection=\"by_type\"}"),
+      SampleValue(
+          text,
+          "crm_projection_state{service=\"contact\",projection=\"by_type\","
+          "state=\"live\"}"),
       Optional(1.0));
+  EXPECT_THAT(
+      SampleValue(
+          text,
+          "crm_projection_state{service=\"contact\",projection=\"by_type\","
+          "state=\"building\"}"),
+      Optional(0.0));
+  EXPECT_THAT(SampleValue(text,
+                          "crm_projection_lag_events{service=\"contact\","
+                          "projection=\"by_type\"}"),
+              Optional(0.0));
+  EXPECT_THAT(SampleValue(text,
+                          "crm_projection_position{service=\"contact\","
+                          "projection=\"by_type\"}"),
+              Optional(3.0));
+  EXPECT_THAT(SampleValue(text,
+                          "crm_projection_serving_version{service=\"contact\","
+                          "projection=\"by_type\"}"),
+              Optional(1.0));
   registration.Reset();
   engine.reset();
   store.reset();
@@ -230,12 +262,12 @@ TEST_F(MetricsTest, FailedProjectionIsNotReadyAndShowsFailed) {
   ASSERT_OK_AND_ASSIGN(auto engine, projection::ProjectionEngine::Start(
                                         *store, std::move(projections)));
   MetricsRegistration registration =
-      RegisterProjectionMetrics(*endpoint_, *engine);
+      RegisterProjectionMetrics(*endpoint_, *engine, "contact");
 
   ASSERT_TRUE(WaitFor([&] {
     return Sample(
-               "crm_projection_state{projection=\"picky\",state=\"failed\"}") ==
-           1.0;
+               "crm_projection_state{service=\"contact\",projection=\"picky\","
+               "state=\"failed\"}") == 1.0;
   }));
   EXPECT_THAT(ProjectionsReady(*engine),
               StatusIs(absl::StatusCode::kUnavailable,
@@ -244,6 +276,27 @@ TEST_F(MetricsTest, FailedProjectionIsNotReadyAndShowsFailed) {
   registration.Reset();
   engine.reset();
   store.reset();
+}
+
+TEST_F(MetricsTest, HandlerPoolMetricsCountItsCalls) {
+  HandlerPool pool(/*threads=*/2);
+  MetricsRegistration registration =
+      RegisterHandlerPoolMetrics(*endpoint_, pool, "contact");
+  absl::Notification ran;
+  ASSERT_TRUE(pool.Post([&ran] { ran.Notify(); }));
+  ASSERT_TRUE(ran.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(WaitFor([&] {
+    return Sample("crm_handler_calls_total{service=\"contact\"}") == 1.0;
+  }));
+  EXPECT_THAT(Sample("crm_handler_threads{service=\"contact\"}"),
+              Optional(2.0));
+  EXPECT_THAT(Sample("crm_handler_busy_threads{service=\"contact\"}"),
+              Optional(0.0));
+  EXPECT_THAT(Sample("crm_handler_queued_calls{service=\"contact\"}"),
+              Optional(0.0));
+  EXPECT_THAT(Sample("crm_handler_refused_calls_total{service=\"contact\"}"),
+              Optional(0.0));
+  registration.Reset();
 }
 
 TEST_F(MetricsTest, RelayMetricsShowLagWhileKafkaIsUnreachable) {

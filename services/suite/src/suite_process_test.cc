@@ -233,18 +233,24 @@ TEST_F(SuiteProcessTest, ServesSampleDataAndKeepsEverythingAcrossRestart) {
            SampleValue(text, RequestsSeries("ListContacts")) == list_calls_;
   })) << Metrics();
   const std::string text = Metrics();
-  EXPECT_THAT(SampleValue(text, "crm_eventstore_appends_total"),
-              Optional(::testing::Ge(kSampleContacts + 1)));
-  EXPECT_TRUE(SampleValue(text, "crm_eventstore_last_position").has_value());
+  // Labelled by service: each service of the suite has its own store,
+  // projections and handler pool.
   EXPECT_THAT(
-      SampleValue(text,
-                  "crm_projection_state{projection=\"contacts_by_id\",state="
-                  "\"live\"}"),
-      Optional(1.0));
+      SampleValue(text, "crm_eventstore_appends_total{service=\"contact\"}"),
+      Optional(::testing::Ge(kSampleContacts + 1)));
+  EXPECT_TRUE(
+      SampleValue(text, "crm_eventstore_last_position{service=\"contact\"}")
+          .has_value());
+  EXPECT_THAT(SampleValue(text,
+                          "crm_projection_state{service=\"contact\","
+                          "projection=\"contacts_by_id\",state=\"live\"}"),
+              Optional(1.0));
   EXPECT_TRUE(SampleValue(text,
-                          "crm_projection_lag_events{projection="
-                          "\"contact_list\"}")
+                          "crm_projection_lag_events{service=\"contact\","
+                          "projection=\"contact_list\"}")
                   .has_value());
+  EXPECT_THAT(SampleValue(text, "crm_handler_calls_total{service=\"contact\"}"),
+              Optional(::testing::Ge(3.0)));
   EXPECT_TRUE(
       SampleValue(text, "crm_relay_lag_events{topic=\"crm.contact.events.v1\"}")
           .has_value());
@@ -262,7 +268,8 @@ TEST_F(SuiteProcessTest, ServesSampleDataAndKeepsEverythingAcrossRestart) {
             std::set<std::string>(sample.begin(), sample.end()));
   EXPECT_EQ(again.size(), sample.size());
   EXPECT_TRUE(std::filesystem::exists(data_dir_ + "/sample-data-written"));
-  EXPECT_THAT(SampleValue(Metrics(), "crm_eventstore_appends_total"),
+  EXPECT_THAT(SampleValue(Metrics(),
+                          "crm_eventstore_appends_total{service=\"contact\"}"),
               Optional(0.0));
   status = stub_->GetContact(Context("acme").get(), get, &got);
   ASSERT_TRUE(status.ok()) << status.error_message();

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,13 @@
 #include "crm/server/readiness.h"
 
 namespace crm::contact::server {
+namespace {
+
+// The service's name: its topic (crm.contact.events.v1) and the {service}
+// label of its metrics.
+constexpr std::string_view kService = "contact";
+
+}  // namespace
 
 // The parts, declared in the order they open: members are destroyed in
 // reverse, so an early return of Start closes what it opened.
@@ -46,7 +54,7 @@ absl::StatusOr<std::unique_ptr<ContactServer>> ContactServer::Start(
       [server = impl.get()] { return server->store.get(); });
   ASSIGN_OR_RETURN(impl->store, eventstore::EventStore::Open(store_options));
   impl->store_metrics =
-      crm::server::RegisterEventStoreMetrics(metrics, *impl->store);
+      crm::server::RegisterEventStoreMetrics(metrics, *impl->store, kService);
   impl->keys = std::make_unique<api::StoreKeyProvider>(impl->store.get());
   impl->sealer = std::make_unique<AesGcmSealer>(impl->keys.get());
   ASSIGN_OR_RETURN(
@@ -55,15 +63,15 @@ absl::StatusOr<std::unique_ptr<ContactServer>> ContactServer::Start(
           *impl->store, projections::ContactServiceProjections(
                             impl->sealer.get(), options.projections)));
   impl->projection_metrics =
-      crm::server::RegisterProjectionMetrics(metrics, *impl->engine);
+      crm::server::RegisterProjectionMetrics(metrics, *impl->engine, kService);
   ASSIGN_OR_RETURN(impl->publisher,
-                   bus.StartPublisher(*impl->store, "contact"));
+                   bus.StartPublisher(*impl->store, std::string(kService)));
   impl->publisher_metrics = crm::server::RegisterPublisherMetrics(
-      metrics, *impl->publisher, "contact");
+      metrics, *impl->publisher, kService);
   impl->service = std::make_unique<api::ContactServiceImpl>(
       *impl->store, *impl->engine, *impl->sealer, options.service);
   impl->handler_metrics = crm::server::RegisterHandlerPoolMetrics(
-      metrics, impl->service->handler_pool());
+      metrics, impl->service->handler_pool(), kService);
   return std::unique_ptr<ContactServer>(new ContactServer(std::move(impl)));
 }
 

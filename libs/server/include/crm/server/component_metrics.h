@@ -6,9 +6,11 @@
 // destroy (or Reset) the registration first when shutting down.
 //
 // The metrics, all gauges unless named *_total (counters since the
-// component started):
+// component started). The components each service owns (its store, its
+// projections, its handler pool) are labelled {service}, so that several
+// services in one process (crm-suite) give distinct series:
 //
-// Event store (EventStore::stats(), LastPosition()):
+// Event store (EventStore::stats(), LastPosition()), labelled {service}:
 //   crm_eventstore_appends_total                appends committed
 //   crm_eventstore_appended_events_total        events committed
 //   crm_eventstore_appended_bytes_total         encoded bytes committed
@@ -33,7 +35,7 @@
 //   crm_relay_producer_resets_total             producers recreated after
 //                                               fatal errors
 //
-// Projections (ProjectionEngine::Status()), labelled {projection}:
+// Projections (ProjectionEngine::Status()), labelled {service,projection}:
 //   crm_projection_lag_events                   log position - applied position
 //   crm_projection_position                     position the target version
 //                                               has applied
@@ -56,7 +58,7 @@
 //   crm_consumer_state{state}                   1 for the current state
 //                                               (starting, consuming, failed)
 //
-// Request handler pool (HandlerPool::stats()):
+// Request handler pool (HandlerPool::stats()), labelled {service}:
 //   crm_handler_threads                         threads of the pool
 //   crm_handler_busy_threads                    threads running a handler
 //   crm_handler_queued_calls                    calls waiting for a thread
@@ -85,8 +87,11 @@ namespace crm::server {
 
 class HandlerPool;
 
+// `service` names the service that owns the component ("contact"): the
+// value of the {service} label.
 MetricsRegistration RegisterEventStoreMetrics(
-    MetricsEndpoint& metrics, const eventstore::EventStore& store);
+    MetricsEndpoint& metrics, const eventstore::EventStore& store,
+    std::string_view service);
 
 MetricsRegistration RegisterRelayMetrics(MetricsEndpoint& metrics,
                                          const bus::OutboxRelay& relay);
@@ -103,9 +108,11 @@ MetricsRegistration RegisterConsumerMetrics(MetricsEndpoint& metrics,
                                             std::string_view group);
 
 MetricsRegistration RegisterProjectionMetrics(
-    MetricsEndpoint& metrics, const projection::ProjectionEngine& engine);
+    MetricsEndpoint& metrics, const projection::ProjectionEngine& engine,
+    std::string_view service);
 
 MetricsRegistration RegisterHandlerPoolMetrics(MetricsEndpoint& metrics,
-                                               const HandlerPool& pool);
+                                               const HandlerPool& pool,
+                                               std::string_view service);
 
 }  // namespace crm::server
