@@ -4,7 +4,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "fmt/format.h"
+#include "normalize_internal.h"
 #include "phonenumbers/phonenumber.pb.h"
 #include "phonenumbers/phonenumberutil.h"
 #include "unicode/idna.h"
@@ -173,7 +175,7 @@ absl::StatusOr<std::string> NormalizePhoneE164(
   return e164;
 }
 
-std::string NormalizeNameForMatching(std::string_view name) {
+std::string NormalizeNameForMatchingWithIcu(std::string_view name) {
   icu::UnicodeString text = FromUtf8(name);
   UErrorCode error = U_ZERO_ERROR;
   const icu::Normalizer2* nfkc_cf =
@@ -200,6 +202,30 @@ std::string NormalizeNameForMatching(std::string_view name) {
     }
   }
   return ToUtf8(cleaned);
+}
+
+std::string NormalizeNameForMatching(std::string_view name) {
+  // ASCII text, most names, needs none of ICU's work (most of the cost of a
+  // new contact's match keys): NFKC case folding of ASCII is lower-casing,
+  // and "Any-Latin; Latin-ASCII" leaves ASCII as it is. The loop below is
+  // the cleaning step of the ICU path, byte by byte.
+  std::string cleaned;
+  cleaned.reserve(name.size());
+  bool pending_space = false;
+  for (const char c : name) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      return NormalizeNameForMatchingWithIcu(name);
+    }
+    if (IsApostrophe(static_cast<unsigned char>(c))) continue;
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+      if (pending_space && !cleaned.empty()) cleaned.push_back(' ');
+      pending_space = false;
+      cleaned.push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    } else {
+      pending_space = true;
+    }
+  }
+  return cleaned;
 }
 
 std::string NormalizeCompanyNameForMatching(std::string_view name) {
