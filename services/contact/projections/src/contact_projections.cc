@@ -43,7 +43,8 @@ absl::StatusOr<StoredContact> Fold(const projection::Envelope& event,
                                    PersonalDataSealer* sealer) {
   ASSIGN_OR_RETURN(ContactEvent decoded,
                    ReadContactEvent(event, UpcastContext{sealer}));
-  ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(key));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   OwnRecordBefore(event, writer, key));
   ContactState state;
   if (value.has_value()) {
     ASSIGN_OR_RETURN(StoredContact stored, DecodeStoredContact(*value));
@@ -491,7 +492,7 @@ absl::Status ContactListProjection::Apply(
   // the old entry holds what the old secondary keys were made of.
   const std::string sort_key_key = fmt::format("{}/k/{}", tenant, *id);
   ASSIGN_OR_RETURN(std::optional<std::string> old_index_key,
-                   writer.Get(sort_key_key));
+                   OwnRecordBefore(event, writer, sort_key_key));
   std::map<std::string, std::string, std::less<>> old_secondary;
   if (old_index_key.has_value()) {
     ASSIGN_OR_RETURN(std::optional<std::string> old_value,

@@ -129,4 +129,11 @@ absl::StatusOr<v1::Contact> ToResource(const StoredContact& contact,
   return out;
 }
 
+absl::StatusOr<std::optional<std::string>> OwnRecordBefore(
+    const projection::Envelope& event, projection::ProjectionWriter& writer,
+    std::string_view key) {
+  if (event.stream_version() == 1) return std::nullopt;
+  return writer.Get(key);
+}
+
 }  // namespace crm::contact::projections

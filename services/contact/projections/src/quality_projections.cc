@@ -11,6 +11,7 @@
 #include "crm/contact/domain/ids.h"
 #include "crm/contact/domain/normalize.h"
 #include "crm/contact/projections/account_projections.h"
+#include "crm/contact/projections/contact_record.h"
 #include "fmt/format.h"
 
 namespace crm::contact::projections {
@@ -75,12 +76,14 @@ std::vector<std::string> Unique(std::vector<std::string> keys) {
 }
 
 // Replaces the record's index entries by those of `keys`.
-absl::Status ReplaceBlockingKeys(projection::ProjectionWriter& writer,
+absl::Status ReplaceBlockingKeys(const projection::Envelope& event,
+                                 projection::ProjectionWriter& writer,
                                  QualityRecord kind, std::string_view tenant,
                                  std::string_view id,
                                  const std::vector<std::string>& keys) {
   const std::string keys_key = Key(tenant, Space(kind, 'k'), id);
-  ASSIGN_OR_RETURN(std::optional<std::string> old, writer.Get(keys_key));
+  ASSIGN_OR_RETURN(std::optional<std::string> old,
+                   OwnRecordBefore(event, writer, keys_key));
   const std::vector<std::string> old_keys =
       old.has_value() ? Split(*old, '\0') : std::vector<std::string>();
   for (const std::string& key : old_keys) {
@@ -131,7 +134,8 @@ absl::Status ApplyContact(const projection::Envelope& event,
   ASSIGN_OR_RETURN(ContactEvent decoded,
                    ReadContactEvent(event, UpcastContext{&sealer}));
   const std::string record_key = Key(tenant, "cr", id);
-  ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(record_key));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   OwnRecordBefore(event, writer, record_key));
   ContactState state;
   if (value.has_value()) {
     ASSIGN_OR_RETURN(StoredContact stored, DecodeStoredContact(*value));
@@ -154,8 +158,8 @@ absl::Status ApplyContact(const projection::Envelope& event,
     keys = ContactBlockingKeys(
         ContactMatchProfileOf(id, *personal, state.account_id, ""));
   }
-  RETURN_IF_ERROR(
-      ReplaceBlockingKeys(writer, QualityRecord::kContact, tenant, id, keys));
+  RETURN_IF_ERROR(ReplaceBlockingKeys(event, writer, QualityRecord::kContact,
+                                      tenant, id, keys));
   if (!personal.has_value()) {
     writer.Delete(Key(tenant, "ci", id));
     return absl::OkStatus();
@@ -178,7 +182,8 @@ absl::Status ApplyAccount(const projection::Envelope& event,
   ASSIGN_OR_RETURN(AccountEvent decoded,
                    ReadAccountEvent(event, UpcastContext{&sealer}));
   const std::string record_key = Key(tenant, "ar", id);
-  ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(record_key));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   OwnRecordBefore(event, writer, record_key));
   AccountState state;
   if (value.has_value()) {
     v1::Account stored;
@@ -195,7 +200,7 @@ absl::Status ApplyAccount(const projection::Envelope& event,
 
   const bool active = IsActive(state);
   RETURN_IF_ERROR(ReplaceBlockingKeys(
-      writer, QualityRecord::kAccount, tenant, id,
+      event, writer, QualityRecord::kAccount, tenant, id,
       active ? AccountBlockingKeys(AccountMatchProfileOf(id, state.profile))
              : std::vector<std::string>()));
   if (!active) {

@@ -13,6 +13,7 @@
 // SealedData.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,7 @@
 #include "crm/contact/domain/contact.h"
 #include "crm/contact/domain/sealer.h"
 #include "crm/contact/v1/contact_service.pb.h"
+#include "crm/projection/projection.h"
 
 namespace crm::contact::projections {
 
@@ -31,6 +33,16 @@ struct StoredContact {
 std::string EncodeStoredContact(const StoredContact& contact);
 // DATA_LOSS when `value` is not an encoded StoredContact.
 absl::StatusOr<StoredContact> DecodeStoredContact(std::string_view value);
+
+// What `writer` holds at `key`, a key of the record of the event's own
+// stream (its id is the stream's): nothing at the stream's first event,
+// without reading. A stream's id is never used before its first event (a
+// create of an existing id is refused, streams are never recreated), so no
+// event can have written its records yet; the read would only miss, and
+// a new record is most of what a catch-up or an import applies.
+absl::StatusOr<std::optional<std::string>> OwnRecordBefore(
+    const projection::Envelope& event, projection::ProjectionWriter& writer,
+    std::string_view key);
 
 // The stored form of a domain state (which must exist).
 StoredContact FromState(const ContactState& state);
