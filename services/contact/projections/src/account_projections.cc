@@ -14,6 +14,7 @@
 #include "crm/contact/domain/ids.h"
 #include "crm/contact/domain/normalize.h"
 #include "crm/contact/domain/proto_time.h"
+#include "crm/contact/projections/contact_record.h"
 #include "fmt/format.h"
 
 namespace crm::contact::projections {
@@ -387,7 +388,8 @@ absl::Status AccountsByIdProjection::Apply(
   const std::optional<RecordRef> ref = RefOf(event, RecordType::kAccount);
   if (!ref.has_value()) return absl::OkStatus();
   const std::string key = fmt::format("{}/{}", event.tenant(), ref->id);
-  ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(key));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   OwnRecordBefore(event, writer, key));
   ASSIGN_OR_RETURN(v1::Account account,
                    FoldAccount(event, ref->id, value, name()));
   writer.Put(key, account.SerializeAsString());
@@ -400,7 +402,8 @@ absl::Status AccountListProjection::Apply(
   if (!ref.has_value()) return absl::OkStatus();
   const std::string key_of_key =
       fmt::format("{}/k/{}", event.tenant(), ref->id);
-  ASSIGN_OR_RETURN(std::optional<std::string> old_key, writer.Get(key_of_key));
+  ASSIGN_OR_RETURN(std::optional<std::string> old_key,
+                   OwnRecordBefore(event, writer, key_of_key));
   std::optional<std::string> value;
   if (old_key.has_value()) {
     ASSIGN_OR_RETURN(value, writer.Get(*old_key));

@@ -12,6 +12,7 @@
 #include "crm/contact/domain/event_codec.h"
 #include "crm/contact/domain/ids.h"
 #include "crm/contact/domain/proto_time.h"
+#include "crm/contact/projections/contact_record.h"
 #include "fmt/format.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -111,7 +112,8 @@ absl::Status ApplyActivityEvent(const projection::Envelope& event,
   ASSIGN_OR_RETURN(ActivityEvent decoded,
                    ReadActivityEvent(event, UpcastContext{}));
   const std::string key = ActivityKey(event.tenant(), id);
-  ASSIGN_OR_RETURN(std::optional<std::string> value, writer.Get(key));
+  ASSIGN_OR_RETURN(std::optional<std::string> value,
+                   OwnRecordBefore(event, writer, key));
   ActivityState state;
   if (value.has_value()) {
     ASSIGN_OR_RETURN(StoredActivity stored, DecodeStoredActivity(*value));
@@ -123,7 +125,8 @@ absl::Status ApplyActivityEvent(const projection::Envelope& event,
   const std::string encoded = EncodeStoredActivity(stored);
 
   const std::string keys_key = fmt::format("{}/k/{}", event.tenant(), id);
-  ASSIGN_OR_RETURN(std::optional<std::string> old_keys, writer.Get(keys_key));
+  ASSIGN_OR_RETURN(std::optional<std::string> old_keys,
+                   OwnRecordBefore(event, writer, keys_key));
   const std::vector<std::string> keys =
       IndexKeys(event.tenant(), stored.clear, id);
   if (old_keys.has_value()) {
