@@ -130,8 +130,8 @@ absl::StatusOr<v1::Contact> ToResource(const StoredContact& contact,
 }
 
 absl::StatusOr<std::optional<std::string>> OwnRecordBefore(
-    const projection::Envelope& event, projection::ProjectionWriter& writer,
-    std::string_view key) {
+    const projection::Envelope& event,
+    const projection::ProjectionWriter& writer, std::string_view key) {
   if (event.stream_version() == 1) return std::nullopt;
   return writer.Get(key);
 }

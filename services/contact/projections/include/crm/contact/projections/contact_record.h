@@ -41,8 +41,8 @@ absl::StatusOr<StoredContact> DecodeStoredContact(std::string_view value);
 // event can have written its records yet; the read would only miss, and
 // a new record is most of what a catch-up or an import applies.
 absl::StatusOr<std::optional<std::string>> OwnRecordBefore(
-    const projection::Envelope& event, projection::ProjectionWriter& writer,
-    std::string_view key);
+    const projection::Envelope& event,
+    const projection::ProjectionWriter& writer, std::string_view key);
 
 // The stored form of a domain state (which must exist).
 StoredContact FromState(const ContactState& state);
